@@ -27,10 +27,11 @@ let package = Package(
         .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "Tensors"),
         .target(name: "TFProtos", dependencies: [protobuf]),
         .target(name: "SavedModel", dependencies: ["Tensors", "TFProtos", protobuf]),
-        .target(name: "Runtime", dependencies: ["Tensors", "SavedModel", "TFProtos", "COpenBLAS", protobuf]),
+        .target(name: "Runtime", dependencies: ["Tensors", "SavedModel", "TFProtos", "COpenBLAS", "CKernels", protobuf]),
         .target(name: "Batching", dependencies: ["Tensors"]),
         .target(name: "Lifecycle", dependencies: ["Tensors", "Batching", logging]),
         .target(name: "Transport", dependencies: [nio, nioPosix, nioHTTP1, nioSSL, nioTLS, "CNGHTTP2", "CZlib", logging]),

@@ -1,4 +1,5 @@
-/// Fixed-size, 64-byte aligned, zero-initialised byte storage shared by tensors.
+/// Fixed-size, 64-byte aligned byte storage shared by tensors (zero-initialised unless a kernel that
+/// overwrites every byte asks for it uninitialised).
 ///
 /// A buffer is written only while it is being built (by a decoder or a kernel writing its output)
 /// and treated as immutable once it is wrapped in a `Tensor` that others can see.
@@ -8,15 +9,20 @@ public final class TensorBuffer: @unchecked Sendable {
 
     public static let alignment = 64
 
-    public init(byteCount: Int) {
+    public convenience init(byteCount: Int) {
+        self.init(uninitializedByteCount: byteCount)
+        baseAddress.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+    }
+
+    /// A buffer whose bytes are undefined; the creator must write every byte before sharing it.
+    public init(uninitializedByteCount byteCount: Int) {
         self.byteCount = byteCount
         self.baseAddress = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: Self.alignment)
-        self.baseAddress.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
     }
 
     /// A buffer holding a copy of `bytes`.
     public convenience init(copying bytes: UnsafeRawBufferPointer) {
-        self.init(byteCount: bytes.count)
+        self.init(uninitializedByteCount: bytes.count)
         if let source = bytes.baseAddress, bytes.count > 0 {
             baseAddress.copyMemory(from: source, byteCount: bytes.count)
         }

@@ -1,7 +1,11 @@
 import Tensors
 
-/// Merges `MatMul → BiasAdd/AddV2(constant vector) → Relu/Relu6/Sigmoid/Tanh` chains into one step when the
-/// intermediate results are read by nothing else.
+/// Merges a MatMul or Conv2D with the per-channel arithmetic and activation that follow it into one
+/// step, when the intermediate results are read by nothing else:
+/// `product → Mul(constant) / BiasAdd(constant) / AddV2(constant) … → Relu/Relu6/Sigmoid/Tanh`.
+///
+/// Constant multipliers (an inference batch normalisation after a convolution) are folded into
+/// constant weights at load time, so the fused step runs one GEMM and one pass over its output.
 enum EpilogueFusion {
     static func fuse(_ steps: [PlanStep], constants: [Int: Tensor], protected: Set<Int>) -> [PlanStep] {
         var readers: [Int: [Int]] = [:]
@@ -15,48 +19,186 @@ enum EpilogueFusion {
         var removed = Set<Int>()
         var result = steps
         for (index, step) in steps.enumerated() {
-            guard let matMul = step.kernel as? MatMulKernel, step.outputs.count == 1 else { continue }
-            var output = step.outputs[0]
-            var bias: Tensor?
+            guard step.outputs.count == 1, let producer = Producer(step, constants: constants) else { continue }
+            var affine = ChannelAffine(channels: producer.channels)
             var activation = EpilogueActivation.none
+            var output = step.outputs[0]
             var absorbed: [Int] = []
-            var description: [String] = []
-            if let reader = soleReader(output), let found = biasOperand(steps[reader], product: output, constants: constants) {
-                bias = found
+            var description = [step.location]
+            while let reader = soleReader(output), !removed.contains(reader) {
+                let next = steps[reader]
+                guard next.outputs.count == 1 else { break }
+                if let kind = activationKind(next), next.inputs == [output] {
+                    activation = kind
+                } else if let operand = affineOperand(next, product: output, producer: producer, constants: constants) {
+                    guard affine.absorb(operand.operation, operand.vector, canScale: producer.weights != nil) else { break }
+                } else {
+                    break
+                }
                 absorbed.append(reader)
-                description.append(steps[reader].location)
-                output = steps[reader].outputs[0]
+                description.append(next.location)
+                output = next.outputs[0]
+                if activation != .none { break }
             }
-            if let reader = soleReader(output), let found = activationKind(steps[reader]), steps[reader].inputs == [output] {
-                activation = found
-                absorbed.append(reader)
-                description.append(steps[reader].location)
-                output = steps[reader].outputs[0]
-            }
-            guard !absorbed.isEmpty else { continue }
-            let kernel = FusedMatMulKernel(matMul: matMul, bias: bias, activation: activation)
-            result[index] = PlanStep(kernel: kernel, inputs: step.inputs, outputs: [output], releases: [],
-                                     location: ([step.location] + description).joined(separator: " + "))
+            guard !absorbed.isEmpty || producer.packable, let fused = producer.fusedKernel(affine: affine, activation: activation) else { continue }
+            result[index] = PlanStep(kernel: fused.kernel, inputs: fused.readsWeights ? step.inputs : [step.inputs[0]],
+                                     outputs: [output], releases: [], location: description.joined(separator: " + "))
             removed.formUnion(absorbed)
         }
         return result.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
     }
 
-    private static func biasOperand(_ step: PlanStep, product: Int, constants: [Int: Tensor]) -> Tensor? {
-        guard step.inputs.count == 2, step.outputs.count == 1 else { return nil }
-        let other: Int
+    /// A step whose output rows can take an epilogue, with what is known about its weights.
+    private struct Producer {
+        enum Kind { case matMul(MatMulKernel), conv(Conv2DKernel) }
+        let kind: Kind
+        /// The constant right-hand side (MatMul) or filter (Conv2D); nil when it is computed per run.
+        let weights: Tensor?
+        /// Output channels when the weights are known.
+        let channels: Int?
+        let dtype: DType?
+
+        /// Whether the constant weights can use the packed AVX2/FMA kernel, worth a step even with no epilogue.
+        var packable: Bool {
+            guard PackedWeights.isSupported, let weights, weights.dtype == .float32 else { return false }
+            if case .matMul(let matMul) = kind { return !matMul.transposeA }
+            return true
+        }
+
+        var outputRank: Int {
+            switch kind {
+            case .matMul: 2
+            case .conv: 4
+            }
+        }
+
+        init?(_ step: PlanStep, constants: [Int: Tensor]) {
+            let weights = step.inputs.count == 2 ? constants[step.inputs[1]] : nil
+            if let matMul = step.kernel as? MatMulKernel {
+                kind = .matMul(matMul)
+                if let weights, weights.shape.rank == 2, weights.dtype == .float32 || weights.dtype == .float64 {
+                    self.weights = weights
+                    channels = matMul.transposeB ? weights.shape[0] : weights.shape[1]
+                    dtype = weights.dtype
+                } else {
+                    self.weights = nil
+                    channels = nil
+                    dtype = nil
+                }
+            } else if let conv = step.kernel as? Conv2DKernel, let weights, weights.shape.rank == 4,
+                      weights.dtype == .float32 || weights.dtype == .float64 {
+                kind = .conv(conv)
+                self.weights = weights
+                channels = weights.shape[3]
+                dtype = weights.dtype
+            } else {
+                return nil
+            }
+        }
+
+        /// The fused kernel and whether it still reads the weights from its second input.
+        func fusedKernel(affine: ChannelAffine, activation: EpilogueActivation) -> (kernel: any Kernel, readsWeights: Bool)? {
+            let epilogue = GEMMEpilogue(biasValues: affine.shift ?? [], activation: activation)
+            switch kind {
+            case .matMul(let matMul):
+                if let scale = affine.scale {
+                    guard let weights, let scaled = Self.scaled(weights, by: scale, alongFirstAxis: matMul.transposeB) else { return nil }
+                    return (FusedMatMulKernel(matMul: matMul, weights: scaled, epilogue: epilogue), false)
+                }
+                if let weights, packable {
+                    return (FusedMatMulKernel(matMul: matMul, weights: weights, epilogue: epilogue), false)
+                }
+                return (FusedMatMulKernel(matMul: matMul, epilogue: epilogue), true)
+            case .conv(let conv):
+                guard let weights else { return nil }
+                let filter: Tensor
+                if let scale = affine.scale {
+                    guard let scaled = Self.scaled(weights, by: scale, alongFirstAxis: false) else { return nil }
+                    filter = scaled
+                } else {
+                    filter = weights
+                }
+                return (FusedConv2DKernel(conv: conv, filter: filter, epilogue: epilogue), false)
+            }
+        }
+
+        /// `weights` with each output channel multiplied by its scale: the last axis, or the first for a
+        /// transposed MatMul right-hand side.
+        private static func scaled(_ weights: Tensor, by scale: [Double], alongFirstAxis: Bool) -> Tensor? {
+            let channels = alongFirstAxis ? weights.shape[0] : weights.shape[weights.shape.rank - 1]
+            guard scale.count == channels, channels > 0 else { return nil }
+            let inner = weights.elementCount / channels
+            func index(_ i: Int) -> Int { alongFirstAxis ? i / inner : i % channels }
+            switch weights.dtype {
+            case .float32:
+                let values = weights.elements(Float.self)
+                return Tensor((0..<values.count).map { values[$0] * Float(scale[index($0)]) }, shape: weights.shape)
+            case .float64:
+                let values = weights.elements(Double.self)
+                return Tensor((0..<values.count).map { values[$0] * scale[index($0)] }, shape: weights.shape)
+            default:
+                return nil
+            }
+        }
+    }
+
+    /// Per-channel `x · scale + shift` accumulated from the steps after a product.
+    struct ChannelAffine {
+        enum Operation { case multiply, add }
+        let channels: Int?
+        var scale: [Double]?
+        var shift: [Double]?
+
+        init(channels: Int?) { self.channels = channels }
+
+        /// Applies one more operation; false when it cannot be folded.
+        mutating func absorb(_ operation: Operation, _ vector: [Double], canScale: Bool) -> Bool {
+            guard let channels else {
+                // Unknown weights: a single bias vector, checked against the product when it runs.
+                guard operation == .add, shift == nil, scale == nil else { return false }
+                shift = vector
+                return true
+            }
+            let values = vector.count == 1 ? [Double](repeating: vector[0], count: channels) : vector
+            guard values.count == channels else { return false }
+            switch operation {
+            case .multiply:
+                guard canScale else { return false }
+                scale = zip(scale ?? [Double](repeating: 1, count: channels), values).map { $0 * $1 }
+                shift = shift.map { zip($0, values).map { $0 * $1 } }
+            case .add:
+                shift = zip(shift ?? [Double](repeating: 0, count: channels), values).map { $0 + $1 }
+            }
+            return true
+        }
+    }
+
+    /// The operation and constant per-channel vector of a Mul, BiasAdd or AddV2 applied to `product`.
+    private static func affineOperand(
+        _ step: PlanStep, product: Int, producer: Producer, constants: [Int: Tensor]
+    ) -> (operation: ChannelAffine.Operation, vector: [Double])? {
+        guard step.inputs.count == 2, let position = step.inputs.firstIndex(of: product), step.inputs[1 - position] != product
+        else { return nil }
+        let operation: ChannelAffine.Operation
         if let biasAdd = step.kernel as? BiasAddKernel {
-            guard !biasAdd.channelsFirst, step.inputs[0] == product else { return nil }
-            other = step.inputs[1]
+            guard !biasAdd.channelsFirst, position == 0 else { return nil }
+            operation = .add
         } else if step.kernel is BinaryKernel<AddFunction> {
-            guard let index = step.inputs.firstIndex(of: product), step.inputs[1 - index] != product else { return nil }
-            other = step.inputs[1 - index]
+            operation = .add
+        } else if step.kernel is BinaryKernel<MultiplyFunction> {
+            operation = .multiply
         } else {
             return nil
         }
-        guard let bias = constants[other], bias.shape.rank == 1, bias.dtype == .float32 || bias.dtype == .float64
-        else { return nil }
-        return bias
+        guard let vector = constants[step.inputs[1 - position]], producer.dtype == nil || vector.dtype == producer.dtype,
+              vector.elementCount >= 1, vector.shape.dims.dropLast().allSatisfy({ $0 == 1 }),
+              vector.shape.rank <= producer.outputRank else { return nil }
+        if producer.channels == nil, vector.shape.rank != 1 { return nil }
+        switch vector.dtype {
+        case .float32: return (operation, vector.elements(Float.self).map { Double($0) })
+        case .float64: return (operation, Array(vector.elements(Double.self)))
+        default: return nil
+        }
     }
 
     private static func activationKind(_ step: PlanStep) -> EpilogueActivation? {

@@ -261,7 +261,7 @@ struct GraphEvaluator {
             kept[index].releases.append(slot)
         }
         var template = [Tensor?](repeating: nil, count: slotCount)
-        for (slot, tensor) in constantTemplate { template[slot] = tensor }
+        for (slot, tensor) in constantTemplate where needed.contains(slot) || outputSlots.contains(slot) { template[slot] = tensor }
         return ExecutionPlan(template: template, steps: kept, inputSlots: inputSlots, outputs: planOutputs)
     }
 }

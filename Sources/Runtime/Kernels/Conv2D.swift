@@ -68,11 +68,17 @@ struct WindowAttributes: Sendable {
     }
 }
 
-/// Conv2D in NHWC with HWIO filters: im2col then one GEMM (a 1×1, stride-1 unpadded convolution skips im2col).
+/// Conv2D in NHWC with HWIO filters as a GEMM of image patches (im2col) by the filter matrix.
+///
+/// Patches are built for a tile of output rows at a time, small enough to stay in cache while the GEMM
+/// reads them, and an optional epilogue (bias, activation) runs on each output tile right after its
+/// GEMM. A 1×1, stride-1 unpadded convolution multiplies the input directly.
 struct Conv2DKernel: Kernel {
     let window: WindowAttributes
     var strides: (Int, Int) { window.strides }
     var dilations: (Int, Int) { window.dilations }
+    /// Bytes of patches built per tile.
+    static let patchTileBytes = 128 << 10
 
     init(attrs: AttrReader) throws(ServingError) {
         window = try WindowAttributes(attrs: attrs, op: "Conv2D")
@@ -80,7 +86,10 @@ struct Conv2DKernel: Kernel {
 
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
         try expectInputs(inputs, 2, "Conv2D")
-        let x = inputs[0], filter = inputs[1]
+        return [try convolve(inputs[0], filter: inputs[1], epilogue: nil)]
+    }
+
+    func convolve(_ x: Tensor, filter: Tensor, epilogue: GEMMEpilogue?, packed: PackedWeights? = nil) throws(ServingError) -> Tensor {
         guard x.shape.rank == 4, filter.shape.rank == 4 else {
             throw .invalidArgument("Conv2D expects rank-4 input and filter, got \(x.shape) and \(filter.shape)")
         }
@@ -92,55 +101,131 @@ struct Conv2DKernel: Kernel {
         guard fc == c, kh > 0, kw > 0 else {
             throw .invalidArgument("Conv2D filter \(filter.shape) does not fit input channels of \(x.shape)")
         }
+        try epilogue?.check(width: o)
         let rows = window.geometry(input: h, window: kh, axis: 0)
         let cols = window.geometry(input: w, window: kw, axis: 1)
-        let (result, _) = try Tensor.allocate(x.dtype, [n, rows.output, cols.output, o])
+        let outputShape: Shape = [n, rows.output, cols.output, o]
         let m = n * rows.output * cols.output, k = kh * kw * c
-        guard m > 0, o > 0, k > 0 else { return [result] }
-        guard let m32 = Int32(exactly: m), let n32 = Int32(exactly: o), let k32 = Int32(exactly: k) else {
+        guard m > 0, o > 0, k > 0 else { return try Tensor.allocate(x.dtype, outputShape).0 }
+        guard Int32(exactly: m) != nil, Int32(exactly: o) != nil, Int32(exactly: k) != nil else {
             throw .invalidArgument("Conv2D \(x.shape) × \(filter.shape) is too large")
         }
-        let direct = kh == 1 && kw == 1 && strides == (1, 1) && rows.padBefore == 0 && cols.padBefore == 0
-            && rows.output == h && cols.output == w
-        if x.dtype == .float32 {
-            let patches = direct ? x : try im2col(x, rows, cols, kh, kw, Float.self)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, n32, k32, 1,
-                        patches.elements(Float.self).baseAddress, k32, filter.elements(Float.self).baseAddress, n32, 0,
-                        result.mutableElements(Float.self).baseAddress, n32)
+        let (result, _) = try Tensor.allocateUninitialized(x.dtype, outputShape)
+        let geometry = PatchGeometry(
+            height: h, width: w, channels: c, kernelHeight: kh, kernelWidth: kw,
+            outputHeight: rows.output, outputWidth: cols.output, padTop: rows.padBefore, padLeft: cols.padBefore,
+            strides: strides, dilations: dilations)
+        if let packed, x.dtype == .float32, packed.k == k, packed.n == o,
+           let image = x.elements(Float.self).baseAddress, let out = result.mutableElements(Float.self).baseAddress {
+            try packed.convolve(image, geometry, rows: m, into: out)
+        } else if x.dtype == .float32 {
+            multiply(x, filter, result, geometry, m: m, o: o, k: k, epilogue: epilogue, Float.self)
         } else {
-            let patches = direct ? x : try im2col(x, rows, cols, kh, kw, Double.self)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, n32, k32, 1,
-                        patches.elements(Double.self).baseAddress, k32, filter.elements(Double.self).baseAddress, n32, 0,
-                        result.mutableElements(Double.self).baseAddress, n32)
+            multiply(x, filter, result, geometry, m: m, o: o, k: k, epilogue: epilogue, Double.self)
         }
-        return [result]
+        return result
     }
 
-    private func im2col<T: FloatScalar>(
-        _ x: Tensor, _ rows: (output: Int, padBefore: Int), _ cols: (output: Int, padBefore: Int), _ kh: Int, _ kw: Int, _: T.Type
-    ) throws(ServingError) -> Tensor {
-        let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (patches, _) = try Tensor.allocate(x.dtype, [n * rows.output * cols.output, kh * kw * c])
-        let out = patches.mutableElements(T.self), input = x.elements(T.self)
-        var offset = 0
-        for b in 0..<n {
-            for oy in 0..<rows.output {
-                for ox in 0..<cols.output {
-                    for ky in 0..<kh {
-                        let iy = oy * strides.0 + ky * dilations.0 - rows.padBefore
-                        for kx in 0..<kw {
-                            let ix = ox * strides.1 + kx * dilations.1 - cols.padBefore
-                            if iy >= 0 && iy < h && ix >= 0 && ix < w {
-                                let source = ((b * h + iy) * w + ix) * c
-                                for ch in 0..<c { out[offset + ch] = input[source + ch] }
-                            }
-                            offset += c
+    private func multiply<T: GEMMScalar>(
+        _ x: Tensor, _ filter: Tensor, _ result: Tensor, _ geometry: PatchGeometry,
+        m: Int, o: Int, k: Int, epilogue: GEMMEpilogue?, _: T.Type
+    ) {
+        guard let input = x.elements(T.self).baseAddress, let weights = filter.elements(T.self).baseAddress,
+              let out = result.mutableElements(T.self).baseAddress else { return }
+        let direct = geometry.kernelHeight == 1 && geometry.kernelWidth == 1 && strides == (1, 1)
+            && geometry.padTop == 0 && geometry.padLeft == 0
+            && geometry.outputHeight == geometry.height && geometry.outputWidth == geometry.width
+        let tileRows = max(16, Self.patchTileBytes / (k * MemoryLayout<T>.stride))
+        let patches = direct ? nil : UnsafeMutablePointer<T>.allocate(capacity: min(tileRows, m) * k)
+        defer { patches?.deallocate() }
+        var first = 0
+        while first < m {
+            let count = min(tileRows, m - first)
+            let a: UnsafePointer<T>
+            if let patches {
+                geometry.gather(rows: first..<(first + count), from: input, into: patches)
+                a = UnsafePointer(patches)
+            } else {
+                a = input + first * k
+            }
+            T.gemm(m: count, n: o, k: k, a: a, b: weights, c: out + first * o)
+            if let epilogue, !epilogue.isIdentity { T.apply(epilogue, to: out + first * o, rows: count, width: o) }
+            first += count
+        }
+    }
+}
+
+/// Where each output position of a convolution reads its input window: builds im2col patch rows.
+struct PatchGeometry {
+    let height, width, channels: Int
+    let kernelHeight, kernelWidth: Int
+    let outputHeight, outputWidth: Int
+    let padTop, padLeft: Int
+    let strides: (Int, Int)
+    let dilations: (Int, Int)
+
+    /// Writes one patch row (kernelHeight × kernelWidth × channels values, zeros where the window
+    /// leaves the image) for each output position in `rows` (flattened batch, row, column).
+    func gather<T>(rows: Range<Int>, from input: UnsafePointer<T>, into patches: UnsafeMutablePointer<T>) where T: FloatScalar {
+        let c = channels, kw = kernelWidth
+        let span = kw * c
+        let perImage = outputHeight * outputWidth
+        var target = patches
+        for row in rows {
+            let b = row / perImage, position = row - b * perImage
+            let oy = position / outputWidth, ox = position - oy * outputWidth
+            let image = input + b * height * width * c
+            let x0 = ox * strides.1 - padLeft
+            for ky in 0..<kernelHeight {
+                let iy = oy * strides.0 + ky * dilations.0 - padTop
+                guard iy >= 0, iy < height else {
+                    target.update(repeating: 0, count: span)
+                    target += span
+                    continue
+                }
+                let line = image + iy * width * c
+                if dilations.1 == 1 {
+                    let firstValid = min(max(0, -x0), kw), lastValid = max(min(kw, width - x0), firstValid)
+                    if firstValid > 0 { target.update(repeating: 0, count: firstValid * c) }
+                    if lastValid > firstValid {
+                        (target + firstValid * c).update(from: line + (x0 + firstValid) * c, count: (lastValid - firstValid) * c)
+                    }
+                    if lastValid < kw { (target + lastValid * c).update(repeating: 0, count: (kw - lastValid) * c) }
+                } else {
+                    for kx in 0..<kw {
+                        let ix = x0 + kx * dilations.1
+                        if ix >= 0 && ix < width {
+                            (target + kx * c).update(from: line + ix * c, count: c)
+                        } else {
+                            (target + kx * c).update(repeating: 0, count: c)
                         }
                     }
                 }
+                target += span
             }
         }
-        return patches
+    }
+}
+
+/// Conv2D whose filter is a load-time constant (possibly scaled by a folded per-channel multiplier),
+/// with a fused bias/activation epilogue; the step reads the image only. A float32 filter is packed
+/// for the AVX2/FMA kernel when the CPU has one.
+struct FusedConv2DKernel: Kernel {
+    let conv: Conv2DKernel
+    let filter: Tensor
+    let epilogue: GEMMEpilogue
+    let packed: PackedWeights?
+
+    init(conv: Conv2DKernel, filter: Tensor, epilogue: GEMMEpilogue) {
+        self.conv = conv
+        self.filter = filter
+        self.epilogue = epilogue
+        packed = PackedWeights(filter: filter, epilogue: epilogue)
+    }
+
+    func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
+        try expectInputs(inputs, 1, "Conv2D")
+        return [try conv.convolve(inputs[0], filter: filter, epilogue: epilogue, packed: packed)]
     }
 }
 
@@ -187,7 +272,7 @@ struct PoolKernel: Kernel {
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let rows = windowGeometry(input: h, window: window.0, stride: strides.0, dilation: 1, same: same)
         let cols = windowGeometry(input: w, window: window.1, stride: strides.1, dilation: 1, same: same)
-        let (result, _) = try Tensor.allocate(x.dtype, [n, rows.output, cols.output, c])
+        let (result, _) = try Tensor.allocateUninitialized(x.dtype, [n, rows.output, cols.output, c])
         guard result.elementCount > 0, let input = x.elements(T.self).baseAddress,
               let out = result.mutableElements(T.self).baseAddress else { return result }
         var offset = 0

@@ -1,79 +1,67 @@
 import Tensors
 
-/// Activation applied in a GEMM epilogue.
-enum EpilogueActivation: Sendable {
-    case none, relu, relu6, sigmoid, tanh
-
-    var opName: String {
-        switch self {
-        case .none: ""
-        case .relu: "Relu"
-        case .relu6: "Relu6"
-        case .sigmoid: "Sigmoid"
-        case .tanh: "Tanh"
-        }
-    }
-}
-
-/// MatMul followed by a bias add and an activation, in one step and one pass over the product.
-/// The arithmetic is the same as the separate ops: `act(product + bias)`.
+/// MatMul followed by per-column scale, bias and activation in one step and one pass over the product:
+/// `activation(a × b · scale + bias)`.
+///
+/// A folded scale (a constant multiplier after the product, as in an inference batch normalisation)
+/// is already applied to `weights`, a constant right-hand side; the step then reads `a` only.
+/// Without `weights` the step reads both operands, like MatMul. Constant float32 weights are packed
+/// for the AVX2/FMA kernel when the CPU has one.
 struct FusedMatMulKernel: Kernel {
     let matMul: MatMulKernel
-    let bias: Tensor?
-    let activation: EpilogueActivation
+    let weights: Tensor?
+    let epilogue: GEMMEpilogue
+    let packed: PackedWeights?
+
+    init(matMul: MatMulKernel, weights: Tensor? = nil, epilogue: GEMMEpilogue) {
+        self.matMul = matMul
+        self.weights = weights
+        self.epilogue = epilogue
+        if let weights, !matMul.transposeA {
+            packed = PackedWeights(matrix: weights, transposed: matMul.transposeB, epilogue: epilogue)
+        } else {
+            packed = nil
+        }
+    }
+
+    init(matMul: MatMulKernel, bias: Tensor?, activation: EpilogueActivation) {
+        self.init(matMul: matMul, epilogue: GEMMEpilogue(bias: bias, activation: activation))
+    }
 
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
-        let product = try matMul.run(inputs)[0]
-        if let bias {
-            guard bias.dtype == product.dtype else {
-                throw .invalidArgument("bias is \(bias.dtype) but the product is \(product.dtype)")
+        let product: Tensor
+        if let weights {
+            try expectInputs(inputs, 1, "MatMul")
+            let a = inputs[0]
+            if let packed, a.dtype == .float32, a.shape.rank == 2, a.shape[1] == packed.k {
+                return [try multiplyPacked(a, packed)]
             }
-            guard bias.elementCount == product.shape[1] || bias.elementCount == 1 else {
-                throw .invalidArgument("bias length \(bias.elementCount) does not match dimension 1 of \(product.shape)")
-            }
+            product = try matMul.run([a, weights])[0]
+        } else {
+            product = try matMul.run(inputs)[0]
         }
+        let rows = product.shape[0], width = product.shape[1]
+        try epilogue.check(width: width)
+        guard rows > 0, width > 0 else { return [product] }
         switch product.dtype {
-        case .float32: epilogue(product, Float.self)
-        case .float64: epilogue(product, Double.self)
+        case .float32:
+            if let out = product.mutableElements(Float.self).baseAddress { epilogue.apply(out, rows: rows, width: width) }
+        case .float64:
+            if let out = product.mutableElements(Double.self).baseAddress { epilogue.apply(out, rows: rows, width: width) }
         default:
             throw .unimplemented("fused MatMul epilogue does not support \(product.dtype)")
         }
         return [product]
     }
 
-    private func epilogue<T: FloatScalar>(_ product: Tensor, _: T.Type) {
-        switch activation {
-        case .none: apply(product, T.self, IdentityActivation.self)
-        case .relu: apply(product, T.self, ReluFunction.self)
-        case .relu6: apply(product, T.self, Relu6Function.self)
-        case .sigmoid: apply(product, T.self, SigmoidFunction.self)
-        case .tanh: apply(product, T.self, TanhFunction.self)
+    private func multiplyPacked(_ a: Tensor, _ packed: PackedWeights) throws(ServingError) -> Tensor {
+        let m = a.shape[0]
+        guard m > 0 else { return try Tensor.allocate(.float32, [0, packed.n]).0 }
+        let (result, _) = try Tensor.allocateUninitialized(.float32, [m, packed.n])
+        guard let rows = a.elements(Float.self).baseAddress, let out = result.mutableElements(Float.self).baseAddress else {
+            return result
         }
+        try packed.multiply(rows, rows: m, lda: packed.k, into: out)
+        return result
     }
-
-    @inline(__always)
-    private func apply<T: FloatScalar, F: UnaryFunction>(_ product: Tensor, _: T.Type, _: F.Type) {
-        let out = product.mutableElements(T.self)
-        let width = product.shape[1]
-        guard width > 0, out.count > 0 else { return }
-        if let bias {
-            let b = bias.elements(T.self)
-            if b.count == 1, width != 1 {
-                let scalar = b[0]
-                for i in 0..<out.count { out[i] = F.apply(out[i] + scalar, 0) }
-                return
-            }
-            var row = 0
-            while row < out.count {
-                for j in 0..<width { out[row + j] = F.apply(out[row + j] + b[j], 0) }
-                row += width
-            }
-        } else {
-            for i in 0..<out.count { out[i] = F.apply(out[i], 0) }
-        }
-    }
-}
-
-enum IdentityActivation: UnaryFunction {
-    @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { x }
 }

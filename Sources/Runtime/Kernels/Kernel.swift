@@ -25,13 +25,25 @@ extension Shape {
 extension Tensor {
     /// A new zero-filled tensor whose buffer the caller fills before sharing it.
     static func allocate(_ dtype: DType, _ shape: Shape) throws(ServingError) -> (Tensor, TensorBuffer) {
+        let bytes = try checkedByteCount(dtype, shape)
+        let buffer = TensorBuffer(byteCount: bytes)
+        return (Tensor(dtype: dtype, shape: shape, storage: .buffer(buffer)), buffer)
+    }
+
+    /// A new tensor with undefined contents, for kernels that write every element before sharing it.
+    static func allocateUninitialized(_ dtype: DType, _ shape: Shape) throws(ServingError) -> (Tensor, TensorBuffer) {
+        let bytes = try checkedByteCount(dtype, shape)
+        let buffer = TensorBuffer(uninitializedByteCount: bytes)
+        return (Tensor(dtype: dtype, shape: shape, storage: .buffer(buffer)), buffer)
+    }
+
+    private static func checkedByteCount(_ dtype: DType, _ shape: Shape) throws(ServingError) -> Int {
         let count = try shape.checkedElementCount()
         let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow, bytes <= maximumTensorBytes else {
             throw .resourceExhausted("a \(dtype)\(shape) tensor is larger than \(maximumTensorBytes) bytes")
         }
-        let buffer = TensorBuffer(byteCount: bytes)
-        return (Tensor(dtype: dtype, shape: shape, storage: .buffer(buffer)), buffer)
+        return bytes
     }
 
     /// The elements as a mutable typed pointer; only valid on a tensor being built.

@@ -1,3 +1,4 @@
+import COpenBLAS
 import Foundation
 import Tensors
 
@@ -67,3 +68,35 @@ extension Int16: WrappingIntegerScalar {}
 extension UInt16: WrappingIntegerScalar {}
 extension UInt32: WrappingIntegerScalar {}
 extension UInt64: WrappingIntegerScalar {}
+
+/// Floating-point element types with an OpenBLAS GEMM.
+protocol GEMMScalar: FloatScalar {
+    /// Row-major `c = a × b` with `a` m×k, `b` k×n and `c` m×n, all densely packed.
+    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Self>, b: UnsafePointer<Self>, c: UnsafeMutablePointer<Self>)
+    /// Runs `epilogue` over `rows` rows of `width` values.
+    static func apply(_ epilogue: GEMMEpilogue, to values: UnsafeMutablePointer<Self>, rows: Int, width: Int)
+}
+
+extension Float: GEMMScalar {
+    @inline(__always)
+    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, c, Int32(n))
+    }
+
+    @inline(__always)
+    static func apply(_ epilogue: GEMMEpilogue, to values: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        epilogue.apply(values, rows: rows, width: width)
+    }
+}
+
+extension Double: GEMMScalar {
+    @inline(__always)
+    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Double>, b: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(n), 0, c, Int32(n))
+    }
+
+    @inline(__always)
+    static func apply(_ epilogue: GEMMEpilogue, to values: UnsafeMutablePointer<Double>, rows: Int, width: Int) {
+        epilogue.apply(values, rows: rows, width: width)
+    }
+}

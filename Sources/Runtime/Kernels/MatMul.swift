@@ -23,8 +23,8 @@ struct MatMulKernel: Kernel {
             throw .invalidArgument(
                 "MatMul inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") × \(b.shape)\(transposeB ? "ᵀ" : "")")
         }
-        let (result, _) = try Tensor.allocate(a.dtype, [m, n])
-        if m == 0 || n == 0 || k == 0 { return [result] }
+        if m == 0 || n == 0 || k == 0 { return [try Tensor.allocate(a.dtype, [m, n]).0] }
+        let (result, _) = try Tensor.allocateUninitialized(a.dtype, [m, n])
         guard let m32 = Int32(exactly: m), let n32 = Int32(exactly: n), let k32 = Int32(exactly: k) else {
             throw .invalidArgument("MatMul dimensions \(a.shape) × \(b.shape) are too large")
         }

@@ -4,14 +4,29 @@ import Tensors
 /// A scalar floating-point function applied elementwise.
 protocol UnaryFunction: Sendable {
     static func apply<T: FloatScalar>(_ x: T, _ parameter: T) -> T
+    /// Eight float32 lanes at once; by default lane by lane through `apply`.
+    static func apply(_ x: SIMD8<Float>, _ parameter: Float) -> SIMD8<Float>
+}
+
+extension UnaryFunction {
+    @inline(__always) static func apply(_ x: SIMD8<Float>, _ parameter: Float) -> SIMD8<Float> {
+        var result = x
+        for lane in 0..<8 { result[lane] = apply(x[lane], parameter) }
+        return result
+    }
 }
 
 enum ReluFunction: UnaryFunction {
-    @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { x > 0 ? x : (x.isNaN ? x : 0) }
+    /// NaN compares false and passes through, as in TensorFlow.
+    @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { x < 0 ? 0 : x }
+    @inline(__always) static func apply(_ x: SIMD8<Float>, _: Float) -> SIMD8<Float> { x.replacing(with: 0, where: x .< 0) }
 }
 enum Relu6Function: UnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T {
         x.isNaN ? x : min(max(x, 0), 6)
+    }
+    @inline(__always) static func apply(_ x: SIMD8<Float>, _: Float) -> SIMD8<Float> {
+        x.replacing(with: 0, where: x .< 0).replacing(with: 6, where: x .> 6)
     }
 }
 enum SigmoidFunction: UnaryFunction {

@@ -1,0 +1,46 @@
+#pragma once
+#include <stddef.h>
+
+/// Float32 GEMM with pre-packed weights and a fused bias/activation epilogue, for x86-64 CPUs with
+/// AVX2 and FMA. Weights (B, k×n) are packed once into panels of 16 columns; the left operand is read
+/// either from a dense row-major matrix or straight from an NHWC image as convolution patches, so a
+/// convolution needs no separate im2col pass.
+
+/// Column width of a packed weight panel.
+#define PG_PANEL_WIDTH 16
+
+/// Activations the epilogue applies after the bias.
+enum pg_activation { PG_NONE = 0, PG_RELU = 1, PG_RELU6 = 2 };
+
+/// 1 when this CPU can run the kernels below, 0 otherwise (callers then use another path).
+int pg_supported(void);
+
+/// Floats needed to pack a k×n weight matrix.
+size_t pg_packed_size(int k, int n);
+
+/// Packs B into panels. Row-major k×n with row stride ldb when `transposed` is 0; row-major n×k
+/// (that is, Bᵀ) with row stride ldb when it is 1.
+void pg_pack_weights(const float *b, int k, int n, int ldb, int transposed, float *packed);
+
+/// NHWC convolution geometry: output row r of the GEMM is output position r (batch, y, x) and its
+/// k = kernel_h × kernel_w × channels values are the input window, zeros outside the image.
+typedef struct {
+    const float *image;
+    int height, width, channels;
+    int kernel_h, kernel_w;
+    int out_h, out_w;
+    int pad_top, pad_left;
+    int stride_h, stride_w;
+    int dilation_h, dilation_w;
+} pg_conv_geometry;
+
+/// c[m×n] (row stride n) = activation(a × B + bias), a row-major m×k with row stride lda.
+/// bias may be NULL or hold n values. Returns 0, or -1 when working memory could not be allocated.
+int pg_gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                   int activation, float *c);
+
+/// c[m×n] (row stride n) = activation(patches × B + bias) for a convolution; k must equal
+/// kernel_h × kernel_w × channels and m the number of output positions. Returns 0, or -1 when working
+/// memory could not be allocated.
+int pg_gemm_conv(int m, int n, int k, const pg_conv_geometry *geometry, const float *packed,
+                  const float *bias, int activation, float *c);

@@ -1,0 +1,353 @@
+#include "packed_gemm.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MR = 6, NR = PG_PANEL_WIDTH };
+
+size_t pg_packed_size(int k, int n) {
+    if (k <= 0 || n <= 0) return 0;
+    return (size_t)((n + NR - 1) / NR) * NR * (size_t)k;
+}
+
+void pg_pack_weights(const float *b, int k, int n, int ldb, int transposed, float *packed) {
+    int panels = (n + NR - 1) / NR;
+    for (int j = 0; j < panels; j++) {
+        float *panel = packed + (size_t)j * NR * k;
+        for (int p = 0; p < k; p++) {
+            for (int q = 0; q < NR; q++) {
+                int column = j * NR + q;
+                float value = 0;
+                if (column < n) value = transposed ? b[(size_t)column * ldb + p] : b[(size_t)p * ldb + column];
+                panel[(size_t)p * NR + q] = value;
+            }
+        }
+    }
+}
+
+/* Writes patch values k0 ..< k0+count of output position `row` into `out`. */
+static void patch_values(const pg_conv_geometry *g, int row, int k0, int count, float *out) {
+    int per_image = g->out_h * g->out_w;
+    int batch = row / per_image, position = row - batch * per_image;
+    int oy = position / g->out_w, ox = position - oy * g->out_w;
+    int c = g->channels, span = g->kernel_w * c;
+    const float *image = g->image + (size_t)batch * g->height * g->width * c;
+    int y0 = oy * g->stride_h - g->pad_top, x0 = ox * g->stride_w - g->pad_left;
+    int p = k0, end = k0 + count;
+    while (p < end) {
+        int ky = p / span, offset = p - ky * span, kx = offset / c, ch = offset - kx * c;
+        int iy = y0 + ky * g->dilation_h;
+        int ix = x0 + kx * g->dilation_w;
+        int length;
+        int inside;
+        if (iy < 0 || iy >= g->height) {
+            length = span - offset;
+            inside = 0;
+        } else if (g->dilation_w == 1) {
+            int remaining = g->kernel_w - kx;
+            if (ix < 0) {
+                int outside = -ix < remaining ? -ix : remaining;
+                length = outside * c - ch;
+                inside = 0;
+            } else if (ix >= g->width) {
+                length = span - offset;
+                inside = 0;
+            } else {
+                int valid = g->width - ix < remaining ? g->width - ix : remaining;
+                length = valid * c - ch;
+                inside = 1;
+            }
+        } else {
+            length = c - ch;
+            inside = ix >= 0 && ix < g->width;
+        }
+        if (length > end - p) length = end - p;
+        float *target = out + (p - k0);
+        if (inside) {
+            memcpy(target, image + ((size_t)iy * g->width + ix) * c + ch, (size_t)length * sizeof(float));
+        } else {
+            memset(target, 0, (size_t)length * sizeof(float));
+        }
+        p += length;
+    }
+}
+
+/* Thread-local working memory, grown on demand and kept for the thread's next call. */
+typedef struct {
+    void *data;
+    size_t capacity;
+} work_buffer;
+
+static void *reserve(work_buffer *buffer, size_t bytes, int zeroed) {
+    if (buffer->capacity < bytes) {
+        size_t rounded = (bytes + 63) / 64 * 64;
+        void *grown = aligned_alloc(64, rounded);
+        if (!grown) return NULL;
+        free(buffer->data);
+        buffer->data = grown;
+        buffer->capacity = rounded;
+        if (zeroed) memset(grown, 0, rounded);
+    }
+    return buffer->data;
+}
+
+static inline float finish_scalar(float value, const float *bias, int column, int activation) {
+    if (bias) value += bias[column];
+    if (activation == PG_RELU) {
+        value = value < 0 ? 0 : value;
+    } else if (activation == PG_RELU6) {
+        value = value < 0 ? 0 : value;
+        value = value > 6 ? 6 : value;
+    }
+    return value;
+}
+
+/* Stores a row tile through the scalar path (partial tiles). */
+static void store_partial(float tile[MR][NR], float *c, int ldc, int rows, int cols, int accumulate, int finish,
+                          const float *bias, int activation) {
+    for (int i = 0; i < rows; i++) {
+        for (int q = 0; q < cols; q++) {
+            float value = tile[i][q];
+            if (accumulate) value += c[(size_t)i * ldc + q];
+            if (finish) value = finish_scalar(value, bias, q, activation);
+            c[(size_t)i * ldc + q] = value;
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+int pg_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+__attribute__((target("avx2,fma")))
+static inline __m256 finish_vector(__m256 value, const float *bias, int activation) {
+    if (bias) value = _mm256_add_ps(value, _mm256_loadu_ps(bias));
+    if (activation == PG_RELU) {
+        value = _mm256_max_ps(_mm256_setzero_ps(), value);
+    } else if (activation == PG_RELU6) {
+        value = _mm256_min_ps(_mm256_set1_ps(6), _mm256_max_ps(_mm256_setzero_ps(), value));
+    }
+    return value;
+}
+
+#define PG_STORE_ROW(i, low, high)                                                                \
+    do {                                                                                          \
+        float *row = c + (size_t)(i) * ldc;                                                       \
+        __m256 v0 = low, v1 = high;                                                               \
+        if (accumulate) {                                                                         \
+            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(row));                                         \
+            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(row + 8));                                     \
+        }                                                                                         \
+        if (finish) {                                                                             \
+            v0 = finish_vector(v0, bias, activation);                                             \
+            v1 = finish_vector(v1, bias ? bias + 8 : bias, activation);                           \
+        }                                                                                         \
+        _mm256_storeu_ps(row, v0);                                                                \
+        _mm256_storeu_ps(row + 8, v1);                                                            \
+    } while (0)
+
+/* c[rows×cols] = a × b-panel, then bias/activation. Row i of a is `segments` runs of `length` contiguous
+   values starting at rows[s*MR + i]; b holds segments × length rows of NR values. */
+__attribute__((target("avx2,fma")))
+static void kernel_6x16(int segments, int length, const float *const *rows_of_a, const float *b, float *c, int ldc,
+                        int rows, int cols, const float *bias, int activation) {
+    const int accumulate = 0, finish = 1;
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int s = 0; s < segments; s++) {
+        const float *r0 = rows_of_a[s * MR], *r1 = rows_of_a[s * MR + 1], *r2 = rows_of_a[s * MR + 2];
+        const float *r3 = rows_of_a[s * MR + 3], *r4 = rows_of_a[s * MR + 4], *r5 = rows_of_a[s * MR + 5];
+        for (int q = 0; q < length; q++) {
+            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+            __m256 a0 = _mm256_broadcast_ss(r0 + q);
+            c00 = _mm256_fmadd_ps(a0, b0, c00);
+            c01 = _mm256_fmadd_ps(a0, b1, c01);
+            __m256 a1 = _mm256_broadcast_ss(r1 + q);
+            c10 = _mm256_fmadd_ps(a1, b0, c10);
+            c11 = _mm256_fmadd_ps(a1, b1, c11);
+            __m256 a2 = _mm256_broadcast_ss(r2 + q);
+            c20 = _mm256_fmadd_ps(a2, b0, c20);
+            c21 = _mm256_fmadd_ps(a2, b1, c21);
+            __m256 a3 = _mm256_broadcast_ss(r3 + q);
+            c30 = _mm256_fmadd_ps(a3, b0, c30);
+            c31 = _mm256_fmadd_ps(a3, b1, c31);
+            __m256 a4 = _mm256_broadcast_ss(r4 + q);
+            c40 = _mm256_fmadd_ps(a4, b0, c40);
+            c41 = _mm256_fmadd_ps(a4, b1, c41);
+            __m256 a5 = _mm256_broadcast_ss(r5 + q);
+            c50 = _mm256_fmadd_ps(a5, b0, c50);
+            c51 = _mm256_fmadd_ps(a5, b1, c51);
+            b += NR;
+        }
+    }
+    if (rows == MR && cols == NR) {
+        PG_STORE_ROW(0, c00, c01);
+        PG_STORE_ROW(1, c10, c11);
+        PG_STORE_ROW(2, c20, c21);
+        PG_STORE_ROW(3, c30, c31);
+        PG_STORE_ROW(4, c40, c41);
+        PG_STORE_ROW(5, c50, c51);
+        return;
+    }
+    float tile[MR][NR] __attribute__((aligned(32)));
+    _mm256_store_ps(tile[0], c00); _mm256_store_ps(tile[0] + 8, c01);
+    _mm256_store_ps(tile[1], c10); _mm256_store_ps(tile[1] + 8, c11);
+    _mm256_store_ps(tile[2], c20); _mm256_store_ps(tile[2] + 8, c21);
+    _mm256_store_ps(tile[3], c30); _mm256_store_ps(tile[3] + 8, c31);
+    _mm256_store_ps(tile[4], c40); _mm256_store_ps(tile[4] + 8, c41);
+    _mm256_store_ps(tile[5], c50); _mm256_store_ps(tile[5] + 8, c51);
+    store_partial(tile, c, ldc, rows, cols, accumulate, finish, bias, activation);
+}
+
+/* One row: a streamed matrix-vector product with independent accumulators. */
+__attribute__((target("avx2,fma")))
+static void kernel_1x16(int segments, int length, const float *const *rows_of_a, const float *b, float *c, int ldc,
+                        int cols, const float *bias, int activation) {
+    const int accumulate = 0, finish = 1;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps();
+    __m256 u0 = _mm256_setzero_ps(), u1 = _mm256_setzero_ps();
+    __m256 v0 = _mm256_setzero_ps(), v1 = _mm256_setzero_ps();
+    for (int s = 0; s < segments; s++) {
+        const float *a = rows_of_a[s * MR];
+        int q = 0;
+        for (; q + 4 <= length; q += 4) {
+            __m256 a0 = _mm256_broadcast_ss(a + q), a1 = _mm256_broadcast_ss(a + q + 1);
+            __m256 a2 = _mm256_broadcast_ss(a + q + 2), a3 = _mm256_broadcast_ss(a + q + 3);
+            s0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b), s0);
+            s1 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b + 8), s1);
+            t0 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(b + NR), t0);
+            t1 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(b + NR + 8), t1);
+            u0 = _mm256_fmadd_ps(a2, _mm256_loadu_ps(b + 2 * NR), u0);
+            u1 = _mm256_fmadd_ps(a2, _mm256_loadu_ps(b + 2 * NR + 8), u1);
+            v0 = _mm256_fmadd_ps(a3, _mm256_loadu_ps(b + 3 * NR), v0);
+            v1 = _mm256_fmadd_ps(a3, _mm256_loadu_ps(b + 3 * NR + 8), v1);
+            b += 4 * NR;
+        }
+        for (; q < length; q++) {
+            __m256 a0 = _mm256_broadcast_ss(a + q);
+            s0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b), s0);
+            s1 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(b + 8), s1);
+            b += NR;
+        }
+    }
+    __m256 low = _mm256_add_ps(_mm256_add_ps(s0, t0), _mm256_add_ps(u0, v0));
+    __m256 high = _mm256_add_ps(_mm256_add_ps(s1, t1), _mm256_add_ps(u1, v1));
+    if (cols == NR) {
+        PG_STORE_ROW(0, low, high);
+        return;
+    }
+    float tile[MR][NR] __attribute__((aligned(32)));
+    _mm256_store_ps(tile[0], low);
+    _mm256_store_ps(tile[0] + 8, high);
+    store_partial(tile, c, ldc, 1, cols, accumulate, finish, bias, activation);
+}
+
+/* Runs the kernels over every column panel for MR rows whose runs of a are given by `rows_of_a`. */
+static void multiply_rows(int segments, int length, const float *const *rows_of_a, int rows, int n, int k,
+                          const float *packed, const float *bias, int activation, float *c) {
+    int panels = (n + NR - 1) / NR;
+    for (int j = 0; j < panels; j++) {
+        const float *panel = packed + (size_t)j * NR * k;
+        int cols = n - j * NR < NR ? n - j * NR : NR;
+        const float *panel_bias = bias ? bias + j * NR : NULL;
+        if (rows == 1) {
+            kernel_1x16(segments, length, rows_of_a, panel, c + j * NR, n, cols, panel_bias, activation);
+        } else {
+            kernel_6x16(segments, length, rows_of_a, panel, c + j * NR, n, rows, cols, panel_bias, activation);
+        }
+    }
+}
+
+static int gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                      int activation, float *c) {
+    const float *rows_of_a[MR];
+    for (int first = 0; first < m; first += MR) {
+        int rows = m - first < MR ? m - first : MR;
+        for (int i = 0; i < MR; i++) rows_of_a[i] = a + (size_t)(first + (i < rows ? i : 0)) * lda;
+        multiply_rows(1, k, rows_of_a, rows, n, k, packed, bias, activation, c + (size_t)first * n);
+    }
+    return 0;
+}
+
+static _Thread_local work_buffer zeros_buffer;
+static _Thread_local work_buffer copies_buffer;
+static _Thread_local work_buffer pointers_buffer;
+
+static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float *packed, const float *bias,
+                     int activation, float *c) {
+    int c_in = g->channels, span = g->kernel_w * c_in;
+    const float *zeros = reserve(&zeros_buffer, (size_t)span * sizeof(float), 1);
+    float *copies = reserve(&copies_buffer, (size_t)MR * k * sizeof(float), 0);
+    const float **rows_of_a = reserve(&pointers_buffer, (size_t)MR * g->kernel_h * sizeof(const float *), 0);
+    if (!zeros || !copies || !rows_of_a) return -1;
+    int per_image = g->out_h * g->out_w;
+    size_t image_size = (size_t)g->height * g->width * c_in;
+    for (int first = 0; first < m; first += MR) {
+        int rows = m - first < MR ? m - first : MR;
+        for (int i = 0; i < MR; i++) {
+            int row = first + (i < rows ? i : 0);
+            int batch = row / per_image, position = row - batch * per_image;
+            int oy = position / g->out_w, ox = position - oy * g->out_w;
+            const float *image = g->image + (size_t)batch * image_size;
+            int x0 = ox * g->stride_w - g->pad_left;
+            int inside_x = g->dilation_w == 1 && x0 >= 0 && x0 + g->kernel_w <= g->width;
+            for (int ky = 0; ky < g->kernel_h; ky++) {
+                int iy = oy * g->stride_h + ky * g->dilation_h - g->pad_top;
+                const float *run;
+                if (iy < 0 || iy >= g->height) {
+                    run = zeros;
+                } else if (inside_x) {
+                    run = image + ((size_t)iy * g->width + x0) * c_in;
+                } else {
+                    float *copy = copies + (size_t)i * k + (size_t)ky * span;
+                    patch_values(g, row, ky * span, span, copy);
+                    run = copy;
+                }
+                rows_of_a[ky * MR + i] = run;
+            }
+        }
+        multiply_rows(g->kernel_h, span, rows_of_a, rows, n, k, packed, bias, activation, c + (size_t)first * n);
+    }
+    return 0;
+}
+
+#else
+
+int pg_supported(void) { return 0; }
+
+static int gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                      int activation, float *c) {
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)activation; (void)c;
+    return -1;
+}
+
+static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float *packed, const float *bias,
+                     int activation, float *c) {
+    (void)m; (void)n; (void)k; (void)g; (void)packed; (void)bias; (void)activation; (void)c;
+    (void)patch_values; (void)store_partial; (void)reserve;
+    return -1;
+}
+
+#endif
+
+int pg_gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                  int activation, float *c) {
+    if (m <= 0 || n <= 0 || k <= 0) return -1;
+    return gemm_dense(m, n, k, a, lda, packed, bias, activation, c);
+}
+
+int pg_gemm_conv(int m, int n, int k, const pg_conv_geometry *geometry, const float *packed, const float *bias,
+                 int activation, float *c) {
+    if (m <= 0 || n <= 0 || k <= 0 || k != geometry->kernel_h * geometry->kernel_w * geometry->channels) return -1;
+    return gemm_conv(m, n, k, geometry, packed, bias, activation, c);
+}

@@ -1,0 +1,97 @@
+import CKernels
+import Tensors
+
+/// Constant float32 weights packed once, at load time, for the AVX2/FMA GEMM in `CKernels`, with the
+/// bias and activation that run as the GEMM stores its results.
+///
+/// Only built when the CPU supports the kernels; otherwise kernels keep their OpenBLAS path.
+final class PackedWeights: @unchecked Sendable {
+    static let isSupported = pg_supported() != 0
+
+    /// Rows (inner dimension) and columns (outputs) of the packed matrix.
+    let k: Int
+    let n: Int
+    private let storage: UnsafeMutablePointer<Float>
+    /// n values, or empty.
+    private let bias: [Float]
+    private let activation: Int32
+    /// An activation the packed kernel does not apply itself (sigmoid, tanh), run over the result after.
+    private let remainder: GEMMEpilogue?
+
+    /// Packs a MatMul right-hand side: `weights` is k×n, or n×k when `transposed`.
+    convenience init?(matrix weights: Tensor, transposed: Bool, epilogue: GEMMEpilogue) {
+        guard Self.isSupported, weights.dtype == .float32, weights.shape.rank == 2 else { return nil }
+        let k = transposed ? weights.shape[1] : weights.shape[0]
+        let n = transposed ? weights.shape[0] : weights.shape[1]
+        self.init(weights.elements(Float.self), k: k, n: n, rowStride: weights.shape[1], transposed: transposed, epilogue: epilogue)
+    }
+
+    /// Packs an HWIO convolution filter as a (kh·kw·in)×out matrix.
+    convenience init?(filter: Tensor, epilogue: GEMMEpilogue) {
+        guard Self.isSupported, filter.dtype == .float32, filter.shape.rank == 4 else { return nil }
+        let n = filter.shape[3], k = filter.shape[0] * filter.shape[1] * filter.shape[2]
+        self.init(filter.elements(Float.self), k: k, n: n, rowStride: n, transposed: false, epilogue: epilogue)
+    }
+
+    private init?(_ values: UnsafeBufferPointer<Float>, k: Int, n: Int, rowStride: Int, transposed: Bool, epilogue: GEMMEpilogue) {
+        guard k > 0, n > 0, let k32 = Int32(exactly: k), let n32 = Int32(exactly: n), let stride32 = Int32(exactly: rowStride),
+              let base = values.baseAddress, values.count >= k * n,
+              epilogue.bias.isEmpty || epilogue.bias.count == n || epilogue.bias.count == 1 else { return nil }
+        let size = pg_packed_size(k32, n32)
+        guard size > 0, size < Int32.max else { return nil }
+        self.k = k
+        self.n = n
+        storage = UnsafeMutablePointer<Float>.allocate(capacity: size)
+        pg_pack_weights(base, k32, n32, stride32, transposed ? 1 : 0, storage)
+        switch epilogue.bias.count {
+        case 0: bias = []
+        case 1: bias = [Float](repeating: Float(epilogue.bias[0]), count: n)
+        default: bias = epilogue.bias.map { Float($0) }
+        }
+        switch epilogue.activation {
+        case .none: (activation, remainder) = (Int32(PG_NONE.rawValue), nil)
+        case .relu: (activation, remainder) = (Int32(PG_RELU.rawValue), nil)
+        case .relu6: (activation, remainder) = (Int32(PG_RELU6.rawValue), nil)
+        case .sigmoid, .tanh: (activation, remainder) = (Int32(PG_NONE.rawValue), GEMMEpilogue(biasValues: [], activation: epilogue.activation))
+        }
+    }
+
+    deinit { storage.deallocate() }
+
+    /// `c = activation(a × weights + bias)` for `m` rows of `a` (row stride `lda`); c has row stride n.
+    func multiply(_ a: UnsafePointer<Float>, rows m: Int, lda: Int, into c: UnsafeMutablePointer<Float>) throws(ServingError) {
+        guard let m32 = Int32(exactly: m), let lda32 = Int32(exactly: lda) else {
+            throw .invalidArgument("a \(m)×\(k) operand is too large")
+        }
+        let status = bias.withUnsafeBufferPointer { b in
+            pg_gemm_dense(m32, Int32(n), Int32(k), a, lda32, storage, b.isEmpty ? nil : b.baseAddress, activation, c)
+        }
+        try finish(status, c, rows: m)
+    }
+
+    /// The same for a convolution whose patch rows are read straight from the image.
+    func convolve(_ image: UnsafePointer<Float>, _ geometry: PatchGeometry, rows m: Int, into c: UnsafeMutablePointer<Float>) throws(ServingError) {
+        let narrow = [geometry.height, geometry.width, geometry.channels, geometry.kernelHeight, geometry.kernelWidth,
+                      geometry.outputHeight, geometry.outputWidth, geometry.padTop, geometry.padLeft,
+                      geometry.strides.0, geometry.strides.1, geometry.dilations.0, geometry.dilations.1, m].map { Int32(exactly: $0) }
+        guard narrow.allSatisfy({ $0 != nil }) else { throw .invalidArgument("convolution with \(m) output positions is too large") }
+        let description = pg_conv_geometry(
+            image: image, height: Int32(geometry.height), width: Int32(geometry.width), channels: Int32(geometry.channels),
+            kernel_h: Int32(geometry.kernelHeight), kernel_w: Int32(geometry.kernelWidth),
+            out_h: Int32(geometry.outputHeight), out_w: Int32(geometry.outputWidth),
+            pad_top: Int32(geometry.padTop), pad_left: Int32(geometry.padLeft),
+            stride_h: Int32(geometry.strides.0), stride_w: Int32(geometry.strides.1),
+            dilation_h: Int32(geometry.dilations.0), dilation_w: Int32(geometry.dilations.1))
+        let status = withUnsafePointer(to: description) { g in
+            bias.withUnsafeBufferPointer { b in
+                pg_gemm_conv(Int32(m), Int32(n), Int32(k), g, storage, b.isEmpty ? nil : b.baseAddress, activation, c)
+            }
+        }
+        try finish(status, c, rows: m)
+    }
+
+    private func finish(_ status: Int32, _ c: UnsafeMutablePointer<Float>, rows: Int) throws(ServingError) {
+        guard status == 0 else { throw .resourceExhausted("could not allocate GEMM working memory") }
+        remainder?.apply(c, rows: rows, width: n)
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+@testable import Runtime
+import Tensors
+import Testing
+
+/// The packed AVX2/FMA GEMM and the fused convolution/MatMul steps, against plain reference loops.
+@Suite struct PackedGEMMTests {
+    private func random(_ count: Int, seed: inout UInt64) -> [Float] {
+        (0..<count).map { _ in
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(seed >> 40) % 2000 - 1000) / 500
+        }
+    }
+
+    private func close(_ a: [Float], _ b: [Float], tolerance: Float = 1e-5) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance * max(1, abs($1)) }
+    }
+
+    private func conv(strides: Int, dilations: Int, padding: String) throws -> Conv2DKernel {
+        let definition = try #require(OpDefTable.definition("Conv2D"))
+        let values: [String: NodeAttr] = [
+            "strides": .list([1, strides, strides, 1].map { .int(Int64($0)) }),
+            "dilations": .list([1, dilations, dilations, 1].map { .int(Int64($0)) }),
+            "padding": .string(Array(padding.utf8)),
+        ]
+        return try Conv2DKernel(attrs: AttrReader(attrs: values, defaults: definition.defaults, location: "node 'test'"))
+    }
+
+    /// Direct NHWC convolution, `activation(conv(x, f) * scale + shift)`.
+    private func referenceConvolution(
+        _ x: [Float], _ xShape: (Int, Int, Int, Int), _ f: [Float], _ fShape: (Int, Int, Int, Int),
+        stride: Int, dilation: Int, same: Bool, scale: [Float], shift: [Float], relu: Bool
+    ) -> (values: [Float], shape: Shape) {
+        let (n, h, w, c) = xShape, (kh, kw, _, o) = fShape
+        let rows = windowGeometry(input: h, window: kh, stride: stride, dilation: dilation, same: same)
+        let cols = windowGeometry(input: w, window: kw, stride: stride, dilation: dilation, same: same)
+        var out = [Float](repeating: 0, count: n * rows.output * cols.output * o)
+        for b in 0..<n { for oy in 0..<rows.output { for ox in 0..<cols.output { for oc in 0..<o {
+            var sum: Float = 0
+            for ky in 0..<kh { for kx in 0..<kw {
+                let iy = oy * stride + ky * dilation - rows.padBefore, ix = ox * stride + kx * dilation - cols.padBefore
+                guard iy >= 0, iy < h, ix >= 0, ix < w else { continue }
+                for ic in 0..<c { sum += x[((b * h + iy) * w + ix) * c + ic] * f[((ky * kw + kx) * c + ic) * o + oc] }
+            } }
+            let value = sum * scale[oc] + shift[oc]
+            out[((b * rows.output + oy) * cols.output + ox) * o + oc] = relu ? max(value, 0) : value
+        } } } }
+        return (out, [n, rows.output, cols.output, o])
+    }
+
+    @Test(arguments: [(1, 1, "SAME"), (2, 1, "SAME"), (1, 2, "SAME"), (1, 1, "VALID"), (2, 1, "VALID")])
+    func foldedConvolutionMatchesReference(_ setup: (Int, Int, String)) throws {
+        let (stride, dilation, padding) = setup
+        var seed: UInt64 = 11
+        // 21 output channels: one full panel of 16 and a partial one; 7×9 images give partial row tiles.
+        let xShape = (2, 7, 9, 3), fShape = (3, 3, 3, 21)
+        let x = random(2 * 7 * 9 * 3, seed: &seed), f = random(3 * 3 * 3 * 21, seed: &seed)
+        let scale = random(21, seed: &seed), shift = random(21, seed: &seed)
+        let kernel = try conv(strides: stride, dilations: dilation, padding: padding)
+        let scaled = Tensor((0..<f.count).map { f[$0] * scale[$0 % 21] }, shape: [3, 3, 3, 21])
+        let fused = FusedConv2DKernel(conv: kernel, filter: scaled,
+                                      epilogue: GEMMEpilogue(biasValues: shift.map { Double($0) }, activation: .relu))
+        let result = try fused.run([Tensor(x, shape: [2, 7, 9, 3])])[0]
+        let expected = referenceConvolution(x, xShape, f, fShape, stride: stride, dilation: dilation, same: padding == "SAME",
+                                            scale: scale, shift: shift, relu: true)
+        #expect(result.shape == expected.shape)
+        #expect(close(result.scalars(as: Float.self), expected.values))
+        #expect(fused.packed != nil || !PackedWeights.isSupported)
+        let plain = try kernel.run([Tensor(x, shape: [2, 7, 9, 3]), Tensor(f, shape: [3, 3, 3, 21])])[0]
+        let unscaled = referenceConvolution(x, xShape, f, fShape, stride: stride, dilation: dilation, same: padding == "SAME",
+                                            scale: [Float](repeating: 1, count: 21), shift: [Float](repeating: 0, count: 21), relu: false)
+        #expect(close(plain.scalars(as: Float.self), unscaled.values))
+    }
+
+    @Test(arguments: [(1, 5, 3), (4, 784, 37), (6, 16, 16), (13, 300, 40), (64, 9, 1)])
+    func packedMatMulMatchesOpenBLAS(_ setup: (Int, Int, Int)) throws {
+        let (m, k, n) = setup
+        var seed = UInt64(m * 1000 + k + n)
+        let a = Tensor(random(m * k, seed: &seed), shape: [m, k])
+        for transposed in [false, true] {
+            let values = random(k * n, seed: &seed)
+            let weights = Tensor(values, shape: transposed ? [n, k] : [k, n])
+            let matMul = MatMulKernel(transposeA: false, transposeB: transposed)
+            let bias = random(n, seed: &seed)
+            let expected = try UnaryKernel<Relu6Function>(op: "Relu6").run([
+                try BiasAddKernel(channelsFirst: false).run([try matMul.run([a, weights])[0], Tensor(bias, shape: [n])])[0],
+            ])[0]
+            let fused = FusedMatMulKernel(matMul: matMul, weights: weights,
+                                          epilogue: GEMMEpilogue(bias: Tensor(bias, shape: [n]), activation: .relu6))
+            #expect(fused.packed != nil || !PackedWeights.isSupported)
+            let result = try fused.run([a])[0]
+            #expect(result.shape == [m, n])
+            // Sums of up to 784 products in another order: compare at 1e-4.
+            #expect(close(result.scalars(as: Float.self), expected.scalars(as: Float.self), tolerance: 1e-4))
+        }
+    }
+
+    @Test func packedEpiloguesKeepNaNAndApplySigmoidAfter() throws {
+        let a = Tensor([Float(-1), 2, 3, -4, 0.5, 1], shape: [3, 2])
+        let weights = Tensor([Float(1), 0, 0, 1], shape: [2, 2])
+        let bias = Tensor([Float.nan, 0.5], shape: [2])
+        let matMul = MatMulKernel(transposeA: false, transposeB: false)
+        let relu = try FusedMatMulKernel(matMul: matMul, weights: weights, epilogue: GEMMEpilogue(bias: bias, activation: .relu))
+            .run([a])[0].scalars(as: Float.self)
+        #expect(relu.count == 6)
+        #expect([relu[0], relu[2], relu[4]].allSatisfy { $0.isNaN })
+        #expect([relu[1], relu[3], relu[5]] == [2.5, 0, 1.5])
+        let sigmoid = try FusedMatMulKernel(matMul: matMul, weights: weights, epilogue: GEMMEpilogue(bias: nil, activation: .sigmoid))
+            .run([a])[0].scalars(as: Float.self)
+        #expect(close(sigmoid, [-1, 2, 3, -4, 0.5, 1].map { 1 / (1 + exp(-$0)) }))
+    }
+
+    @Test func batchNormalisationAfterConvolutionFoldsIntoOneStep() throws {
+        var seed: UInt64 = 5
+        let filter = Tensor(random(3 * 3 * 2 * 4, seed: &seed), shape: [3, 3, 2, 4])
+        let multiplier = Tensor(random(4, seed: &seed), shape: [4])
+        let offset = Tensor(random(4, seed: &seed), shape: [4])
+        let kernel = try conv(strides: 1, dilations: 1, padding: "SAME")
+        // slots: 0 image, 1 filter, 2 conv, 3 multiplier, 4 scaled, 5 offset, 6 shifted, 7 relu
+        let steps = [
+            PlanStep(kernel: kernel, inputs: [0, 1], outputs: [2], releases: [], location: "conv"),
+            PlanStep(kernel: BinaryKernel<MultiplyFunction>(op: "Mul"), inputs: [2, 3], outputs: [4], releases: [], location: "mul"),
+            PlanStep(kernel: BinaryKernel<AddFunction>(op: "AddV2"), inputs: [5, 4], outputs: [6], releases: [], location: "add"),
+            PlanStep(kernel: UnaryKernel<ReluFunction>(op: "Relu"), inputs: [6], outputs: [7], releases: [], location: "relu"),
+        ]
+        let fused = EpilogueFusion.fuse(steps, constants: [1: filter, 3: multiplier, 5: offset], protected: [7])
+        #expect(fused.count == 1)
+        #expect(fused.first?.inputs == [0])
+        #expect(fused.first?.outputs == [7])
+        let image = Tensor(random(1 * 5 * 4 * 2, seed: &seed), shape: [1, 5, 4, 2])
+        var separate = try kernel.run([image, filter])[0]
+        separate = try BinaryKernel<MultiplyFunction>(op: "Mul").run([separate, multiplier])[0]
+        separate = try BinaryKernel<AddFunction>(op: "AddV2").run([offset, separate])[0]
+        separate = try UnaryKernel<ReluFunction>(op: "Relu").run([separate])[0]
+        let result = try #require(fused.first).kernel.run([image])[0]
+        #expect(close(result.scalars(as: Float.self), separate.scalars(as: Float.self)))
+    }
+
+    @Test func sharedIntermediatesAreNotFused() throws {
+        let filter = Tensor([Float](repeating: 0.5, count: 2 * 3), shape: [1, 1, 2, 3])
+        let multiplier = Tensor([Float(1), 2, 3], shape: [3])
+        let kernel = try conv(strides: 1, dilations: 1, padding: "VALID")
+        let steps = [
+            PlanStep(kernel: kernel, inputs: [0, 1], outputs: [2], releases: [], location: "conv"),
+            PlanStep(kernel: BinaryKernel<MultiplyFunction>(op: "Mul"), inputs: [2, 3], outputs: [4], releases: [], location: "mul"),
+            PlanStep(kernel: BinaryKernel<AddFunction>(op: "AddV2"), inputs: [2, 4], outputs: [5], releases: [], location: "add"),
+        ]
+        let fused = EpilogueFusion.fuse(steps, constants: [1: filter, 3: multiplier], protected: [5])
+        // The convolution output is read twice, so the Mul stays a separate step.
+        #expect(fused.map(\.location).contains("mul"))
+        #expect(fused.count == 3)
+    }
+}
