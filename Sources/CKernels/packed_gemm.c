@@ -294,10 +294,25 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
     size_t image_size = (size_t)g->height * g->width * c_in;
     for (int first = 0; first < m; first += MR) {
         int rows = m - first < MR ? m - first : MR;
+        int batch = first / per_image, position = first - batch * per_image;
+        int oy = position / g->out_w, ox = position - oy * g->out_w;
         for (int i = 0; i < MR; i++) {
-            int row = first + (i < rows ? i : 0);
-            int batch = row / per_image, position = row - batch * per_image;
-            int oy = position / g->out_w, ox = position - oy * g->out_w;
+            if (i == rows) {
+                /* Rows past m repeat the first row; their results are never stored. */
+                batch = first / per_image;
+                position = first - batch * per_image;
+                oy = position / g->out_w;
+                ox = position - oy * g->out_w;
+            } else if (i > 0 && i < rows) {
+                if (++ox == g->out_w) {
+                    ox = 0;
+                    if (++oy == g->out_h) {
+                        oy = 0;
+                        batch++;
+                    }
+                }
+            }
+            int row = i < rows ? first + i : first;
             const float *image = g->image + (size_t)batch * image_size;
             int x0 = ox * g->stride_w - g->pad_left;
             int inside_x = g->dilation_w == 1 && x0 >= 0 && x0 + g->kernel_w <= g->width;

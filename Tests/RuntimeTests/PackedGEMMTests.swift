@@ -151,3 +151,24 @@ import Testing
         #expect(fused.count == 3)
     }
 }
+
+@Suite struct ResidualReluFusionTests {
+    @Test func additionFollowedByReluBecomesOneStep() throws {
+        let steps = [
+            PlanStep(kernel: BinaryKernel<AddFunction>(op: "AddV2"), inputs: [0, 1], outputs: [2], releases: [], location: "add"),
+            PlanStep(kernel: UnaryKernel<ReluFunction>(op: "Relu"), inputs: [2], outputs: [3], releases: [], location: "relu"),
+        ]
+        let fused = EpilogueFusion.fuse(steps, constants: [:], protected: [3])
+        #expect(fused.count == 1)
+        let step = try #require(fused.first)
+        #expect(step.inputs == [0, 1] && step.outputs == [3])
+        let a = Tensor([Float(1), -2, .nan, 4, -0.5, 0], shape: [2, 3])
+        let b = Tensor([Float(-3), 1, 0.25], shape: [3])
+        let result = try step.kernel.run([a, b])[0].scalars(as: Float.self)
+        #expect(result[2].isNaN)
+        #expect(result[0] == 0 && result[1] == 0 && result[3] == 1 && result[4] == 0.5 && result[5] == 0.25)
+        // An addition read by another step as well keeps its own output.
+        let shared = steps + [PlanStep(kernel: IdentityKernel(), inputs: [2], outputs: [4], releases: [], location: "copy")]
+        #expect(EpilogueFusion.fuse(shared, constants: [:], protected: [3, 4]).count == 3)
+    }
+}

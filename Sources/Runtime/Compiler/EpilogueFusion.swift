@@ -45,6 +45,26 @@ enum EpilogueFusion {
                                      outputs: [output], releases: [], location: description.joined(separator: " + "))
             removed.formUnion(absorbed)
         }
+        return fuseResidualRelu(result.enumerated().filter { !removed.contains($0.offset) }.map(\.element), protected: protected)
+    }
+
+    /// `AddV2 → Relu` (the end of a residual block) as one elementwise pass.
+    private static func fuseResidualRelu(_ steps: [PlanStep], protected: Set<Int>) -> [PlanStep] {
+        var readers: [Int: [Int]] = [:]
+        for (index, step) in steps.enumerated() {
+            for slot in step.inputs { readers[slot, default: []].append(index) }
+        }
+        var result = steps
+        var removed = Set<Int>()
+        for (index, step) in steps.enumerated() where step.kernel is BinaryKernel<AddFunction> && step.outputs.count == 1 {
+            let sum = step.outputs[0]
+            guard !protected.contains(sum), let list = readers[sum], list.count == 1 else { continue }
+            let relu = steps[list[0]]
+            guard relu.kernel is UnaryKernel<ReluFunction>, relu.inputs == [sum], relu.outputs.count == 1 else { continue }
+            result[index] = PlanStep(kernel: BinaryKernel<AddReluFunction>(op: "AddV2+Relu"), inputs: step.inputs,
+                                     outputs: relu.outputs, releases: [], location: step.location + " + " + relu.location)
+            removed.insert(list[0])
+        }
         return result.enumerated().filter { !removed.contains($0.offset) }.map(\.element)
     }
 

@@ -30,7 +30,7 @@ struct BiasAddKernel: Kernel {
     }
 
     private func compute<T: ArithmeticScalar>(_ value: Tensor, _ bias: Tensor, axis: Int, _: T.Type) throws(ServingError) -> Tensor {
-        let (result, _) = try Tensor.allocate(value.dtype, value.shape)
+        let (result, _) = try Tensor.allocateUninitialized(value.dtype, value.shape)
         let out = result.mutableElements(T.self), x = value.elements(T.self), b = bias.elements(T.self)
         let channels = b.count
         guard out.count > 0, channels > 0 else { return result }

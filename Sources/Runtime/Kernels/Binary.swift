@@ -8,6 +8,13 @@ protocol BinaryFunction: Sendable {
 enum AddFunction: BinaryFunction {
     @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { T.add(a, b) }
 }
+/// `max(a + b, 0)`, NaN passing through: an addition fused with the Relu that reads it.
+enum AddReluFunction: BinaryFunction {
+    @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T {
+        let sum = T.add(a, b)
+        return sum < T.zero ? T.zero : sum
+    }
+}
 enum SubtractFunction: BinaryFunction {
     @inline(__always) static func apply<T: ArithmeticScalar>(_ a: T, _ b: T) -> T { T.subtract(a, b) }
 }
@@ -68,7 +75,7 @@ struct BinaryKernel<Function: BinaryFunction>: Kernel {
     @inline(__always)
     private static func compute<T: ArithmeticScalar>(_ a: Tensor, _ b: Tensor, _: T.Type) throws(ServingError) -> Tensor {
         let shape = a.shape == b.shape ? a.shape : try broadcastShape(a.shape, b.shape)
-        let (result, _) = try Tensor.allocate(a.dtype, shape)
+        let (result, _) = try Tensor.allocateUninitialized(a.dtype, shape)
         let out = result.mutableElements(T.self)
         let x = a.elements(T.self), y = b.elements(T.self)
         let count = out.count

@@ -61,7 +61,7 @@ struct FusedBatchNormKernel: Kernel {
             multiplier[ch] = scale[ch] / (variance[ch] + epsilon).squareRoot()
             shift[ch] = offset[ch] - mean[ch] * multiplier[ch]
         }
-        let (result, _) = try Tensor.allocate(.float32, x.shape)
+        let (result, _) = try Tensor.allocateUninitialized(.float32, x.shape)
         let out = result.mutableElements(Float.self)
         if channelsFirst {
             forEachElement(n: n, c: c, spatial: spatial) { i, ch in out[i] = input[i] * multiplier[ch] + shift[ch] }

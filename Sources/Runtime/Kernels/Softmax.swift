@@ -17,7 +17,7 @@ struct SoftmaxKernel: Kernel {
     }
 
     private func compute<T: FloatScalar>(_ x: Tensor, _: T.Type) throws(ServingError) -> Tensor {
-        let (result, _) = try Tensor.allocate(x.dtype, x.shape)
+        let (result, _) = try Tensor.allocateUninitialized(x.dtype, x.shape)
         let out = result.mutableElements(T.self), input = x.elements(T.self)
         let width = x.shape[x.shape.rank - 1]
         guard width > 0, out.count > 0 else { return result }

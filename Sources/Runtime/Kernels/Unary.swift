@@ -114,7 +114,7 @@ struct UnaryKernel<Function: UnaryFunction>: Kernel {
 
     @inline(__always)
     private static func compute<T: FloatScalar>(_ x: Tensor, _ p: T) throws(ServingError) -> Tensor {
-        let (result, _) = try Tensor.allocate(x.dtype, x.shape)
+        let (result, _) = try Tensor.allocateUninitialized(x.dtype, x.shape)
         let out = result.mutableElements(T.self)
         let input = x.elements(T.self)
         for i in 0..<out.count { out[i] = Function.apply(input[i], p) }
