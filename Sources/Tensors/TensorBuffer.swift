@@ -17,7 +17,11 @@ public final class TensorBuffer: @unchecked Sendable {
     /// A buffer whose bytes are undefined; the creator must write every byte before sharing it.
     public init(uninitializedByteCount byteCount: Int) {
         self.byteCount = byteCount
-        self.baseAddress = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: Self.alignment)
+        if byteCount >= BufferRecycler.minimumBytes {
+            baseAddress = BufferRecycler.shared.take(BufferRecycler.blockSize(byteCount), alignment: Self.alignment)
+        } else {
+            baseAddress = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: Self.alignment)
+        }
     }
 
     /// A buffer holding a copy of `bytes`.
@@ -28,7 +32,13 @@ public final class TensorBuffer: @unchecked Sendable {
         }
     }
 
-    deinit { baseAddress.deallocate() }
+    deinit {
+        if byteCount >= BufferRecycler.minimumBytes {
+            BufferRecycler.shared.give(baseAddress, size: BufferRecycler.blockSize(byteCount))
+        } else {
+            baseAddress.deallocate()
+        }
+    }
 
     public var rawBuffer: UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: baseAddress, count: byteCount)
