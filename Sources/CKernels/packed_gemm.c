@@ -292,6 +292,7 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
     if (!zeros || !copies || !rows_of_a) return -1;
     int per_image = g->out_h * g->out_w;
     size_t image_size = (size_t)g->height * g->width * c_in;
+    size_t row_step = (size_t)g->dilation_h * g->width * c_in;
     for (int first = 0; first < m; first += MR) {
         int rows = m - first < MR ? m - first : MR;
         int batch = first / per_image, position = first - batch * per_image;
@@ -316,6 +317,12 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
             const float *image = g->image + (size_t)batch * image_size;
             int x0 = ox * g->stride_w - g->pad_left;
             int inside_x = g->dilation_w == 1 && x0 >= 0 && x0 + g->kernel_w <= g->width;
+            int y0 = oy * g->stride_h - g->pad_top;
+            if (inside_x && y0 >= 0 && y0 + (g->kernel_h - 1) * g->dilation_h < g->height) {
+                const float *run = image + ((size_t)y0 * g->width + x0) * c_in;
+                for (int ky = 0; ky < g->kernel_h; ky++, run += row_step) rows_of_a[ky * MR + i] = run;
+                continue;
+            }
             for (int ky = 0; ky < g->kernel_h; ky++) {
                 int iy = oy * g->stride_h + ky * g->dilation_h - g->pad_top;
                 const float *run;
