@@ -20,6 +20,7 @@ import base64
 import json
 import os
 import shutil
+import tempfile
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -745,6 +746,43 @@ def make_dtypes_tf_module(out):
     return tf2_cases(out, sorted(sigs), make)
 
 
+class VocabularyFileModule(tf.Module):
+    """Tables initialised from asset files (InitializeTableFromTextFileV2): whole lines → line
+    numbers, and comma-separated columns → int64 and float values."""
+
+    def __init__(self, vocabulary_path, scores_path):
+        super().__init__()
+        index = tf.lookup.TextFileIndex
+        self.ids = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(vocabulary_path, tf.string, index.WHOLE_LINE, tf.int64, index.LINE_NUMBER),
+            default_value=-1)
+        self.counts = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(scores_path, tf.string, 0, tf.int64, 1, delimiter=","), default_value=0)
+        self.weights = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(scores_path, tf.string, 0, tf.float32, 2, delimiter=","), default_value=-1.5)
+        self.lookup = keras.layers.StringLookup(vocabulary=vocabulary_path)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.string, name="words")])
+    def __call__(self, words):
+        return {"ids": self.ids.lookup(words), "counts": self.counts.lookup(words),
+                "weights": self.weights.lookup(words), "keras_ids": self.lookup(words)}
+
+
+def make_vocabulary_file_tf_module(out):
+    work = tempfile.mkdtemp()
+    vocabulary = os.path.join(work, "vocabulary.txt")
+    scores = os.path.join(work, "scores.csv")
+    with open(vocabulary, "w", encoding="utf-8") as f:
+        f.write("\n".join(["cat", "dog", "bird", "café", "the"]) + "\n")
+    with open(scores, "w", encoding="utf-8") as f:
+        f.write("cat,7,0.5\ndog,-3,2.25\nfish,12,-1e3\nzebra,0,3.125\n")
+    module = VocabularyFileModule(vocabulary, scores)
+    sigs = {"serving_default": module.__call__.get_concrete_function()}
+    tf.saved_model.save(module, out, signatures=sigs)
+    shutil.rmtree(work)  # the export must read its own assets/
+    return tf2_cases(out, sorted(sigs), string_feeds("vocabulary_file", {"words": (3,)}))
+
+
 class Float16Module(tf.Module):
     def __init__(self):
         super().__init__()
@@ -844,6 +882,7 @@ FIXTURES = [
     ("text_vectorization_keras3", make_text_vectorization_keras3),
     ("parse_example_tf1", make_parse_example_tf1),
     ("dtypes_tf_module", make_dtypes_tf_module),
+    ("vocabulary_file_tf_module", make_vocabulary_file_tf_module),
     ("float16_tf_module", make_float16_tf_module),
 ]
 

@@ -23,10 +23,24 @@ struct VariableBinder {
                             feeds: saver.filenameTensorName.isEmpty ? [:] : [filename: prefix], store: store)
         }
         if let initOp = initOpName() {
-            store = try run(node: initOp, what: "init op", feeds: [:], store: store)
+            store = try run(node: initOp, what: "init op", feeds: try assetFeeds(), store: store)
         }
         try fillFromObjectGraph(&store)
         return store
+    }
+
+    /// The graph tensors that hold asset file names, fed with their paths under this export's `assets/`.
+    private func assetFeeds() throws(ServingError) -> [TensorName: Tensor] {
+        var feeds: [TensorName: Tensor] = [:]
+        for asset in bundle.metaGraph.assetFileDef where !asset.tensorInfo.name.isEmpty {
+            let components = asset.filename.split(separator: "/", omittingEmptySubsequences: false)
+            guard !asset.filename.isEmpty, !asset.filename.hasPrefix("/"), !components.contains("..") else {
+                throw .invalidArgument("asset file name '\(asset.filename)' must be a path inside assets/")
+            }
+            let path = bundle.assetsDirectory + "/" + asset.filename
+            feeds[TensorName(parsing: asset.tensorInfo.name)] = Tensor(strings: [Array(path.utf8)], shape: .scalar)
+        }
+        return feeds
     }
 
     private func initOpName() -> String? {

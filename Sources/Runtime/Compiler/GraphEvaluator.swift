@@ -132,6 +132,22 @@ struct GraphEvaluator {
                 throw ServingError(error.code, "\(node.location): \(error.message)")
             }
             return []
+        case "InitializeTableFromTextFileV2":
+            guard allowsAssignments, let table = try constantInput(node, 0, "table_handle").lookupTable else {
+                throw .unimplemented("\(node.location): \(node.op) may only fill a table while the model loads")
+            }
+            guard let path = try constantInput(node, 1, "filename").strings?.first else {
+                throw .invalidArgument("\(node.location): the table file name must be a string")
+            }
+            do {
+                let source = try TextFileTableSource(attrs: attrs)
+                let (keys, values) = try source.read(path: String(decoding: path, as: UTF8.self), keyType: table.keyType,
+                                                     valueType: table.valueType)
+                try table.load(keys: keys, values: values)
+            } catch {
+                throw ServingError(error.code, "\(node.location): \(error.message)")
+            }
+            return []
         case "While", "StatelessWhile", "If", "StatelessIf":
             return try evaluateControlFlow(node, attrs)
         default:

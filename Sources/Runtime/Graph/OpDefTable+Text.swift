@@ -8,6 +8,8 @@ extension OpDefTable {
                                 "use_node_name_sharing": .bool(false)]),
         OpDefinition("LookupTableImportV2", outputs: []),
         OpDefinition("InitializeTableV2", outputs: []),
+        OpDefinition("InitializeTableFromTextFileV2", outputs: [],
+                     defaults: ["vocab_size": .int(-1), "delimiter": .string(Array("\t".utf8)), "offset": .int(0)]),
         OpDefinition("LookupTableFindV2", outputs: [("values", .single)]) { _ in LookupTableFindKernel() },
         OpDefinition("LookupTableSizeV2", outputs: [("size", .single)]) { _ in LookupTableSizeKernel() },
 
