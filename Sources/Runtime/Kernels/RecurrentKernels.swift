@@ -1,0 +1,311 @@
+import CKernels
+import COpenBLAS
+import Tensors
+
+/// Where a recognised recurrent loop keeps each of its loop variables (indices into the While
+/// step's inputs, which are also its outputs). Variables not named here pass through unchanged.
+struct RecurrentLoopLayout: Sendable {
+    /// How the cond bounds one counter: it continues while `counter < bound`.
+    struct Limit: Sendable {
+        enum Bound: Sendable {
+            case constant(Int)
+            case variable(Int)
+        }
+
+        let counter: Int
+        let bound: Bound
+    }
+
+    /// Where an iteration writes its hidden state in the output list.
+    enum OutputPosition: Sendable {
+        /// The same element every iteration (a layer that returns only its last state).
+        case fixed(Int)
+        /// The element at the time index (a layer that returns the whole sequence).
+        case time
+    }
+
+    let variableCount: Int
+    /// Variables the body increases by one each iteration (int32 scalars).
+    let counters: [Int]
+    /// The counter that indexes the input sequence.
+    let time: Int
+    /// The cond is the conjunction of these.
+    let limits: [Limit]
+    let inputSequence: Int
+    let outputSequence: Int
+    let outputPosition: OutputPosition
+    let hiddenState: Int
+    /// The LSTM carry state; nil for a GRU.
+    let cellState: Int?
+}
+
+/// A constant row-major [rows, columns] float32 matrix that timesteps multiply by: packed for the
+/// AVX2/FMA GEMM where the CPU has it, otherwise kept as it is for OpenBLAS.
+enum GateMatrix: Sendable {
+    case packed(PackedWeights)
+    case plain(TensorBuffer, rows: Int, columns: Int)
+
+    init(_ values: [Float], rows: Int, columns: Int) {
+        let plain = GEMMEpilogue(biasValues: [], activation: .none)
+        if let packed = PackedWeights(matrix: Tensor(values, shape: [rows, columns]), transposed: false, epilogue: plain) {
+            self = .packed(packed)
+        } else {
+            self = .plain(values.withUnsafeBytes { TensorBuffer(copying: $0) }, rows: rows, columns: columns)
+        }
+    }
+
+    /// `product = a × matrix` for `count` rows of `a` (row stride `rows`); `product` has row stride
+    /// `columns`. One row goes through GEMV on the OpenBLAS path.
+    func multiply(_ a: UnsafePointer<Float>, count: Int, into product: UnsafeMutablePointer<Float>) throws(ServingError) {
+        switch self {
+        case .packed(let packed):
+            try packed.multiply(a, rows: count, lda: packed.k, into: product)
+        case .plain(let buffer, let rows, let columns):
+            guard let m = Int32(exactly: count), let k = Int32(exactly: rows), let n = Int32(exactly: columns) else {
+                throw .invalidArgument("a \(count)×\(rows) operand is too large")
+            }
+            let matrix = buffer.baseAddress.assumingMemoryBound(to: Float.self)
+            if count == 1 {
+                cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1, matrix, n, a, 1, 0, product, 1)
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, a, k, matrix, n, 0, product, n)
+            }
+        }
+    }
+}
+
+/// Weights of a recognised cell, prepared at load time.
+struct CellWeights: Sendable {
+    /// Columns of the input and of the recurrent projection (4 or 3 × units).
+    let gateWidth: Int
+    let inputSize: Int
+    let units: Int
+    /// [inputSize, gateWidth]
+    let kernel: GateMatrix
+    /// [units, gateWidth]
+    let recurrentKernel: GateMatrix
+    /// [gateWidth], added to the input projection.
+    let inputBias: TensorBuffer
+    /// [gateWidth], added to the recurrent projection.
+    let recurrentBias: TensorBuffer
+
+    /// nil when the sizes do not fit together.
+    init?(inputSize: Int, units: Int, gates: Int, kernel: [Float], recurrentKernel: [Float], inputBias: [Float],
+          recurrentBias: [Float]) {
+        let width = gates * units
+        guard inputSize > 0, units > 0, kernel.count == inputSize * width, recurrentKernel.count == units * width,
+              inputBias.count == width, recurrentBias.count == width
+        else { return nil }
+        self.gateWidth = width
+        self.inputSize = inputSize
+        self.units = units
+        self.kernel = GateMatrix(kernel, rows: inputSize, columns: width)
+        self.recurrentKernel = GateMatrix(recurrentKernel, rows: units, columns: width)
+        self.inputBias = inputBias.withUnsafeBytes { TensorBuffer(copying: $0) }
+        self.recurrentBias = recurrentBias.withUnsafeBytes { TensorBuffer(copying: $0) }
+    }
+}
+
+/// The cell a recognised loop body computes.
+enum RecurrentCell: Sendable {
+    /// Keras LSTM; gate columns input, forget, candidate, output. The cell's bias is the `inputBias`,
+    /// added after both projections as the cell does; the `recurrentBias` is zero and unused.
+    case lstm
+    /// Keras GRU with `reset_after=True` (the reset gate scales the recurrent candidate after its bias);
+    /// gate columns update, reset, candidate.
+    case gru
+}
+
+/// A While loop recognised as a recurrent layer (see `RecurrentFusion`), run as one step: the input
+/// projection of every timestep in one GEMM, then per timestep one GEMM of the hidden state with the
+/// recurrent kernel and one vectorised pass of gate arithmetic (`rc_lstm_rows`, `rc_gru_rows`).
+///
+/// Inputs and outputs are the loop variables, exactly as for the While step it replaces. Inputs the
+/// fused path does not cover (other dtypes or shapes, unset or out-of-range list elements, more
+/// iterations than allowed) run the original loop, so they behave exactly as before.
+struct RecurrentLoopKernel: Kernel {
+    let cell: RecurrentCell
+    let weights: CellWeights
+    let layout: RecurrentLoopLayout
+    let loop: WhileKernel
+
+    /// Timesteps whose input projection is computed together are bounded so their buffer stays near
+    /// this many floats.
+    static let projectionChunkElements = 1 << 21
+
+    func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
+        guard let prepared = prepare(inputs) else { return try loop.run(inputs) }
+        if prepared.iterations == 0 { return inputs }
+        var outputs = inputs
+        var outputList = prepared.outputList
+        let (hidden, cellState) = try compute(prepared, &outputList)
+        outputs[layout.hiddenState] = hidden
+        if let index = layout.cellState, let cellState { outputs[index] = cellState }
+        outputs[layout.outputSequence] = outputList.tensor
+        for (index, start) in zip(layout.counters, prepared.counterStarts) {
+            outputs[index] = Tensor(scalar: Int32(start + prepared.iterations))
+        }
+        return outputs
+    }
+
+    /// What one run works on, once the inputs are known to suit the fused path.
+    struct Prepared {
+        let iterations: Int
+        let batch: Int
+        let startTime: Int
+        let counterStarts: [Int]
+        let steps: ArraySlice<Tensor?>
+        let outputList: TensorList
+        let initialHidden: TensorBuffer
+        let initialCell: TensorBuffer?
+    }
+
+    /// The run's parameters, or nil when the original loop must run instead.
+    func prepare(_ inputs: [Tensor]) -> Prepared? {
+        guard inputs.count == layout.variableCount, !layout.limits.isEmpty else { return nil }
+        var counterStarts: [Int] = []
+        for index in layout.counters {
+            guard let value = Self.int32Scalar(inputs[index]) else { return nil }
+            counterStarts.append(value)
+        }
+        var iterations = Int.max
+        for limit in layout.limits {
+            guard let start = Self.int32Scalar(inputs[limit.counter]) else { return nil }
+            let bound: Int
+            switch limit.bound {
+            case .constant(let value): bound = value
+            case .variable(let index):
+                guard let value = Self.int32Scalar(inputs[index]) else { return nil }
+                bound = value
+            }
+            iterations = min(iterations, max(0, bound - start))
+        }
+        guard iterations <= loop.maximumIterations else { return nil }
+        for start in counterStarts where Int32(exactly: start + iterations) == nil { return nil }
+        guard let startTime = Self.int32Scalar(inputs[layout.time]),
+              let sequence = try? inputs[layout.inputSequence].tensorList("TensorListGetItem"),
+              let outputList = try? inputs[layout.outputSequence].tensorList("TensorListSetItem"),
+              sequence.elementDType == .float32, outputList.elementDType == .float32
+        else { return nil }
+        let hidden = inputs[layout.hiddenState]
+        guard hidden.dtype == .float32, hidden.shape.rank == 2, hidden.shape[1] == weights.units,
+              hidden.shape[0] > 0, let hiddenBuffer = hidden.buffer, hiddenBuffer.byteCount >= hidden.elementCount * 4
+        else { return nil }
+        let batch = hidden.shape[0]
+        guard Int32(exactly: batch * max(weights.gateWidth, weights.inputSize)) != nil else { return nil }
+        var initialCell: TensorBuffer?
+        if let index = layout.cellState {
+            let state = inputs[index]
+            guard state.dtype == .float32, state.shape == hidden.shape, let buffer = state.buffer,
+                  buffer.byteCount >= state.elementCount * 4
+            else { return nil }
+            initialCell = buffer
+        }
+        guard startTime >= 0, startTime <= sequence.elements.count - iterations else { return nil }
+        let steps = sequence.elements[startTime..<(startTime + iterations)]
+        for element in steps {
+            guard let element, element.dtype == .float32, element.shape == [batch, weights.inputSize],
+                  let buffer = element.buffer, buffer.byteCount >= element.elementCount * 4
+            else { return nil }
+        }
+        if iterations > 0 {
+            switch layout.outputPosition {
+            case .fixed(let index):
+                guard index >= 0, index < outputList.elements.count else { return nil }
+            case .time:
+                guard startTime <= outputList.elements.count - iterations else { return nil }
+            }
+            guard (try? outputList.mergedShape([batch, weights.units], "TensorListSetItem")) != nil else { return nil }
+        }
+        return Prepared(iterations: iterations, batch: batch, startTime: startTime, counterStarts: counterStarts,
+                        steps: steps, outputList: outputList, initialHidden: hiddenBuffer, initialCell: initialCell)
+    }
+
+    private static func int32Scalar(_ tensor: Tensor) -> Int? {
+        guard tensor.dtype == .int32, tensor.shape.rank == 0, let buffer = tensor.buffer, buffer.byteCount >= 4 else { return nil }
+        return Int(buffer.baseAddress.load(as: Int32.self))
+    }
+
+    /// Runs every timestep, writing the hidden states the loop would write into `outputList`; returns
+    /// the final hidden state and, for an LSTM, the final carry state.
+    private func compute(_ prepared: Prepared,
+                         _ outputList: inout TensorList) throws(ServingError) -> (hidden: Tensor, cell: Tensor?) {
+        let batch = prepared.batch, units = weights.units, width = weights.gateWidth, inputSize = weights.inputSize
+        let perStep = batch * max(width, inputSize)
+        let chunk = max(1, min(prepared.iterations, Self.projectionChunkElements / perStep))
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: chunk * batch * inputSize)
+        let projection = UnsafeMutablePointer<Float>.allocate(capacity: chunk * batch * width)
+        let recurrent = UnsafeMutablePointer<Float>.allocate(capacity: batch * width)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * batch * units)
+        defer {
+            rows.deallocate()
+            projection.deallocate()
+            recurrent.deallocate()
+            scratch.deallocate()
+        }
+        var cellTensor: Tensor?
+        var cellState: UnsafeMutablePointer<Float>?
+        if let initialCell = prepared.initialCell {
+            let (tensor, buffer) = try Tensor.allocate(.float32, [batch, units])
+            Self.floats(buffer).update(from: Self.floats(initialCell), count: batch * units)
+            cellTensor = tensor
+            cellState = Self.floats(buffer)
+        }
+        let inputBias = Self.floats(weights.inputBias), recurrentBias = Self.floats(weights.recurrentBias)
+        let units32 = Int32(units)
+        var hidden = UnsafePointer(Self.floats(prepared.initialHidden))
+        var hiddenTensor: Tensor?
+        var step = 0
+        while step < prepared.iterations {
+            let count = min(chunk, prepared.iterations - step)
+            try projectInputs(prepared, first: step, count: count, rows: rows, projection: projection)
+            for offset in 0..<count {
+                let time = step + offset
+                let stepProjection = projection + offset * batch * width
+                let next: UnsafeMutablePointer<Float>
+                if case .time = layout.outputPosition {
+                    let (tensor, buffer) = try Tensor.allocate(.float32, [batch, units])
+                    outputList.elements[prepared.startTime + time] = tensor
+                    hiddenTensor = tensor
+                    next = Self.floats(buffer)
+                } else if time == prepared.iterations - 1 {
+                    let (tensor, buffer) = try Tensor.allocate(.float32, [batch, units])
+                    hiddenTensor = tensor
+                    next = Self.floats(buffer)
+                } else {
+                    next = scratch + (time % 2) * batch * units
+                }
+                try weights.recurrentKernel.multiply(hidden, count: batch, into: recurrent)
+                switch cell {
+                case .lstm:
+                    guard let cellState else { throw .internal("LSTM loop has no carry state") }
+                    rc_lstm_rows(Int32(batch), units32, stepProjection, recurrent, inputBias, cellState, next)
+                case .gru:
+                    rc_gru_rows(Int32(batch), units32, stepProjection, inputBias, recurrent, recurrentBias, hidden, next)
+                }
+                hidden = UnsafePointer(next)
+            }
+            step += count
+        }
+        guard let hiddenTensor else { throw .internal("\(cell) loop produced no hidden state") }
+        if case .fixed(let index) = layout.outputPosition { outputList.elements[index] = hiddenTensor }
+        return (hiddenTensor, cellTensor)
+    }
+
+    @inline(__always)
+    private static func floats(_ buffer: TensorBuffer) -> UnsafeMutablePointer<Float> {
+        buffer.baseAddress.assumingMemoryBound(to: Float.self)
+    }
+
+    /// Copies the inputs of timesteps `first..<first+count` into `rows` and multiplies them by the kernel
+    /// into `projection` ([count·batch, gateWidth]).
+    private func projectInputs(_ prepared: Prepared, first: Int, count: Int, rows: UnsafeMutablePointer<Float>,
+                               projection: UnsafeMutablePointer<Float>) throws(ServingError) {
+        let rowElements = prepared.batch * weights.inputSize
+        for offset in 0..<count {
+            guard let source = prepared.steps[prepared.steps.startIndex + first + offset]?.buffer else { continue }
+            (rows + offset * rowElements).update(from: Self.floats(source), count: rowElements)
+        }
+        try weights.kernel.multiply(rows, count: count * prepared.batch, into: projection)
+    }
+}
