@@ -104,14 +104,14 @@ static inline float finish_scalar(float value, const float *bias, int column, in
 }
 
 /* Stores a row tile through the scalar path (partial tiles). */
-static void store_partial(float tile[MR][NR], float *c, int ldc, int rows, int cols, int accumulate, int finish,
-                          const float *bias, int activation) {
+static void store_partial(float tile[MR][NR], float *c, int ldc, int rows, int cols, const float *bias,
+                          const float *residual, int activation) {
     for (int i = 0; i < rows; i++) {
         for (int q = 0; q < cols; q++) {
             float value = tile[i][q];
-            if (accumulate) value += c[(size_t)i * ldc + q];
-            if (finish) value = finish_scalar(value, bias, q, activation);
-            c[(size_t)i * ldc + q] = value;
+            if (bias) value += bias[q];
+            if (residual) value += residual[(size_t)i * ldc + q];
+            c[(size_t)i * ldc + q] = finish_scalar(value, NULL, q, activation);
         }
     }
 }
@@ -125,8 +125,9 @@ int pg_supported(void) {
 }
 
 __attribute__((target("avx2,fma")))
-static inline __m256 finish_vector(__m256 value, const float *bias, int activation) {
+static inline __m256 finish_vector(__m256 value, const float *bias, const float *residual, int activation) {
     if (bias) value = _mm256_add_ps(value, _mm256_loadu_ps(bias));
+    if (residual) value = _mm256_add_ps(value, _mm256_loadu_ps(residual));
     if (activation == PG_RELU) {
         value = _mm256_max_ps(_mm256_setzero_ps(), value);
     } else if (activation == PG_RELU6) {
@@ -138,25 +139,17 @@ static inline __m256 finish_vector(__m256 value, const float *bias, int activati
 #define PG_STORE_ROW(i, low, high)                                                                \
     do {                                                                                          \
         float *row = c + (size_t)(i) * ldc;                                                       \
-        __m256 v0 = low, v1 = high;                                                               \
-        if (accumulate) {                                                                         \
-            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(row));                                         \
-            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(row + 8));                                     \
-        }                                                                                         \
-        if (finish) {                                                                             \
-            v0 = finish_vector(v0, bias, activation);                                             \
-            v1 = finish_vector(v1, bias ? bias + 8 : bias, activation);                           \
-        }                                                                                         \
-        _mm256_storeu_ps(row, v0);                                                                \
-        _mm256_storeu_ps(row + 8, v1);                                                            \
+        const float *added = residual ? residual + (size_t)(i) * ldc : NULL;                      \
+        _mm256_storeu_ps(row, finish_vector(low, bias, added, activation));                       \
+        _mm256_storeu_ps(row + 8, finish_vector(high, bias ? bias + 8 : NULL,                     \
+                                                added ? added + 8 : NULL, activation));           \
     } while (0)
 
-/* c[rows×cols] = a × b-panel, then bias/activation. Row i of a is `segments` runs of `length` contiguous
+/* c[rows×cols] = activation(a × b-panel + bias + residual). Row i of a is `segments` runs of `length` contiguous
    values starting at rows[s*MR + i]; b holds segments × length rows of NR values. */
 __attribute__((target("avx2,fma")))
 static void kernel_6x16(int segments, int length, const float *const *rows_of_a, const float *b, float *c, int ldc,
-                        int rows, int cols, const float *bias, int activation) {
-    const int accumulate = 0, finish = 1;
+                        int rows, int cols, const float *bias, const float *residual, int activation) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
     __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -205,14 +198,13 @@ static void kernel_6x16(int segments, int length, const float *const *rows_of_a,
     _mm256_store_ps(tile[3], c30); _mm256_store_ps(tile[3] + 8, c31);
     _mm256_store_ps(tile[4], c40); _mm256_store_ps(tile[4] + 8, c41);
     _mm256_store_ps(tile[5], c50); _mm256_store_ps(tile[5] + 8, c51);
-    store_partial(tile, c, ldc, rows, cols, accumulate, finish, bias, activation);
+    store_partial(tile, c, ldc, rows, cols, bias, residual, activation);
 }
 
 /* One row: a streamed matrix-vector product with independent accumulators. */
 __attribute__((target("avx2,fma")))
 static void kernel_1x16(int segments, int length, const float *const *rows_of_a, const float *b, float *c, int ldc,
-                        int cols, const float *bias, int activation) {
-    const int accumulate = 0, finish = 1;
+                        int cols, const float *bias, const float *residual, int activation) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps();
     __m256 u0 = _mm256_setzero_ps(), u1 = _mm256_setzero_ps();
@@ -249,32 +241,34 @@ static void kernel_1x16(int segments, int length, const float *const *rows_of_a,
     float tile[MR][NR] __attribute__((aligned(32)));
     _mm256_store_ps(tile[0], low);
     _mm256_store_ps(tile[0] + 8, high);
-    store_partial(tile, c, ldc, 1, cols, accumulate, finish, bias, activation);
+    store_partial(tile, c, ldc, 1, cols, bias, residual, activation);
 }
 
 /* Runs the kernels over every column panel for MR rows whose runs of a are given by `rows_of_a`. */
 static void multiply_rows(int segments, int length, const float *const *rows_of_a, int rows, int n, int k,
-                          const float *packed, const float *bias, int activation, float *c) {
+                          const float *packed, const float *bias, const float *residual, int activation, float *c) {
     int panels = (n + NR - 1) / NR;
     for (int j = 0; j < panels; j++) {
         const float *panel = packed + (size_t)j * NR * k;
         int cols = n - j * NR < NR ? n - j * NR : NR;
         const float *panel_bias = bias ? bias + j * NR : NULL;
+        const float *panel_residual = residual ? residual + j * NR : NULL;
         if (rows == 1) {
-            kernel_1x16(segments, length, rows_of_a, panel, c + j * NR, n, cols, panel_bias, activation);
+            kernel_1x16(segments, length, rows_of_a, panel, c + j * NR, n, cols, panel_bias, panel_residual, activation);
         } else {
-            kernel_6x16(segments, length, rows_of_a, panel, c + j * NR, n, rows, cols, panel_bias, activation);
+            kernel_6x16(segments, length, rows_of_a, panel, c + j * NR, n, rows, cols, panel_bias, panel_residual, activation);
         }
     }
 }
 
 static int gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                      int activation, float *c) {
+                      const float *residual, int activation, float *c) {
     const float *rows_of_a[MR];
     for (int first = 0; first < m; first += MR) {
         int rows = m - first < MR ? m - first : MR;
         for (int i = 0; i < MR; i++) rows_of_a[i] = a + (size_t)(first + (i < rows ? i : 0)) * lda;
-        multiply_rows(1, k, rows_of_a, rows, n, k, packed, bias, activation, c + (size_t)first * n);
+        multiply_rows(1, k, rows_of_a, rows, n, k, packed, bias, residual ? residual + (size_t)first * n : NULL,
+                      activation, c + (size_t)first * n);
     }
     return 0;
 }
@@ -284,7 +278,7 @@ static _Thread_local work_buffer copies_buffer;
 static _Thread_local work_buffer pointers_buffer;
 
 static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float *packed, const float *bias,
-                     int activation, float *c) {
+                     const float *residual, int activation, float *c) {
     int c_in = g->channels, span = g->kernel_w * c_in;
     const float *zeros = reserve(&zeros_buffer, (size_t)span * sizeof(float), 1);
     float *copies = reserve(&copies_buffer, (size_t)MR * k * sizeof(float), 0);
@@ -338,7 +332,8 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
                 rows_of_a[ky * MR + i] = run;
             }
         }
-        multiply_rows(g->kernel_h, span, rows_of_a, rows, n, k, packed, bias, activation, c + (size_t)first * n);
+        multiply_rows(g->kernel_h, span, rows_of_a, rows, n, k, packed, bias,
+                      residual ? residual + (size_t)first * n : NULL, activation, c + (size_t)first * n);
     }
     return 0;
 }
@@ -348,13 +343,13 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
 int pg_supported(void) { return 0; }
 
 static int gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                      int activation, float *c) {
+                      const float *residual, int activation, float *c) {
     (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)activation; (void)c;
     return -1;
 }
 
 static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float *packed, const float *bias,
-                     int activation, float *c) {
+                     const float *residual, int activation, float *c) {
     (void)m; (void)n; (void)k; (void)g; (void)packed; (void)bias; (void)activation; (void)c;
     (void)patch_values; (void)store_partial; (void)reserve;
     return -1;
@@ -363,13 +358,13 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
 #endif
 
 int pg_gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                  int activation, float *c) {
+                  const float *residual, int activation, float *c) {
     if (m <= 0 || n <= 0 || k <= 0) return -1;
-    return gemm_dense(m, n, k, a, lda, packed, bias, activation, c);
+    return gemm_dense(m, n, k, a, lda, packed, bias, residual, activation, c);
 }
 
 int pg_gemm_conv(int m, int n, int k, const pg_conv_geometry *geometry, const float *packed, const float *bias,
-                 int activation, float *c) {
+                 const float *residual, int activation, float *c) {
     if (m <= 0 || n <= 0 || k <= 0 || k != geometry->kernel_h * geometry->kernel_w * geometry->channels) return -1;
-    return gemm_conv(m, n, k, geometry, packed, bias, activation, c);
+    return gemm_conv(m, n, k, geometry, packed, bias, residual, activation, c);
 }

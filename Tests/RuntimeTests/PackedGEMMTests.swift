@@ -136,6 +136,44 @@ import Testing
         #expect(close(result.scalars(as: Float.self), separate.scalars(as: Float.self)))
     }
 
+    @Test func residualAdditionAndReluJoinTheConvolution() throws {
+        var seed: UInt64 = 9
+        let filter = Tensor(random(3 * 3 * 4 * 4, seed: &seed), shape: [3, 3, 4, 4])
+        let multiplier = Tensor(random(4, seed: &seed), shape: [4])
+        let kernel = try conv(strides: 1, dilations: 1, padding: "SAME")
+        // slots: 0 image, 1 filter, 2 conv, 3 multiplier, 4 scaled, 5 shortcut (computed after the conv), 6 sum, 7 relu
+        let steps = [
+            PlanStep(kernel: kernel, inputs: [0, 1], outputs: [2], releases: [], location: "conv"),
+            PlanStep(kernel: BinaryKernel<MultiplyFunction>(op: "Mul"), inputs: [2, 3], outputs: [4], releases: [], location: "mul"),
+            PlanStep(kernel: UnaryKernel<TanhFunction>(op: "Tanh"), inputs: [0], outputs: [5], releases: [], location: "shortcut"),
+            PlanStep(kernel: BinaryKernel<AddFunction>(op: "AddV2"), inputs: [5, 4], outputs: [6], releases: [], location: "add"),
+            PlanStep(kernel: UnaryKernel<ReluFunction>(op: "Relu"), inputs: [6], outputs: [7], releases: [], location: "relu"),
+        ]
+        let fused = EpilogueFusion.fuse(steps, constants: [1: filter, 3: multiplier], protected: [7])
+        #expect(fused.map(\.location) == ["shortcut", "conv + mul + add + relu"])
+        let last = try #require(fused.last)
+        #expect(last.inputs == [0, 5] && last.outputs == [7])
+        for shape: Shape in [[2, 5, 6, 4], [1, 3, 3, 4]] {
+            let image = Tensor(random(shape.elementCount, seed: &seed), shape: shape)
+            let shortcut = try UnaryKernel<TanhFunction>(op: "Tanh").run([image])[0]
+            var separate = try kernel.run([image, filter])[0]
+            separate = try BinaryKernel<MultiplyFunction>(op: "Mul").run([separate, multiplier])[0]
+            separate = try BinaryKernel<AddFunction>(op: "AddV2").run([shortcut, separate])[0]
+            separate = try UnaryKernel<ReluFunction>(op: "Relu").run([separate])[0]
+            let result = try last.kernel.run([image, shortcut])[0]
+            #expect(result.shape == separate.shape)
+            #expect(close(result.scalars(as: Float.self), separate.scalars(as: Float.self)))
+            // A residual that only broadcasts to the output takes the unfused route with the same result.
+            let row = Tensor(random(4, seed: &seed), shape: [4])
+            let broadcast = try last.kernel.run([image, row])[0]
+            var expected = try kernel.run([image, filter])[0]
+            expected = try BinaryKernel<MultiplyFunction>(op: "Mul").run([expected, multiplier])[0]
+            expected = try BinaryKernel<AddFunction>(op: "AddV2").run([expected, row])[0]
+            expected = try UnaryKernel<ReluFunction>(op: "Relu").run([expected])[0]
+            #expect(close(broadcast.scalars(as: Float.self), expected.scalars(as: Float.self)))
+        }
+    }
+
     @Test func sharedIntermediatesAreNotFused() throws {
         let filter = Tensor([Float](repeating: 0.5, count: 2 * 3), shape: [1, 1, 2, 3])
         let multiplier = Tensor([Float(1), 2, 3], shape: [3])

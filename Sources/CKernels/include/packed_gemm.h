@@ -34,13 +34,14 @@ typedef struct {
     int dilation_h, dilation_w;
 } pg_conv_geometry;
 
-/// c[m×n] (row stride n) = activation(a × B + bias), a row-major m×k with row stride lda.
-/// bias may be NULL or hold n values. Returns 0, or -1 when working memory could not be allocated.
+/// c[m×n] (row stride n) = activation(a × B + bias + residual), a row-major m×k with row stride lda.
+/// bias may be NULL or hold n values; residual may be NULL or hold m×n values laid out like c.
+/// Returns 0, or -1 when working memory could not be allocated.
 int pg_gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                   int activation, float *c);
+                  const float *residual, int activation, float *c);
 
-/// c[m×n] (row stride n) = activation(patches × B + bias) for a convolution; k must equal
+/// c[m×n] (row stride n) = activation(patches × B + bias + residual) for a convolution; k must equal
 /// kernel_h × kernel_w × channels and m the number of output positions. Returns 0, or -1 when working
 /// memory could not be allocated.
 int pg_gemm_conv(int m, int n, int k, const pg_conv_geometry *geometry, const float *packed,
-                  const float *bias, int activation, float *c);
+                 const float *bias, const float *residual, int activation, float *c);

@@ -2,7 +2,8 @@ import Tensors
 
 /// Merges a MatMul or Conv2D with the per-channel arithmetic and activation that follow it into one
 /// step, when the intermediate results are read by nothing else:
-/// `product → Mul(constant) / BiasAdd(constant) / AddV2(constant) … → Relu/Relu6/Sigmoid/Tanh`.
+/// `product → Mul(constant) / BiasAdd(constant) / AddV2(constant) … → Relu/Relu6/Sigmoid/Tanh`,
+/// and for a convolution also `→ AddV2(other tensor) → activation` (the end of a residual block).
 ///
 /// Constant multipliers (an inference batch normalisation after a convolution) are folded into
 /// constant weights at load time, so the fused step runs one GEMM and one pass over its output.
@@ -17,15 +18,17 @@ enum EpilogueFusion {
             return list[0]
         }
         var removed = Set<Int>()
+        /// Steps already merged into a fused step (including where a fused step was placed).
+        var taken = Set<Int>()
         var result = steps
         for (index, step) in steps.enumerated() {
-            guard step.outputs.count == 1, let producer = Producer(step, constants: constants) else { continue }
+            guard step.outputs.count == 1, !taken.contains(index), let producer = Producer(step, constants: constants) else { continue }
             var affine = ChannelAffine(channels: producer.channels)
             var activation = EpilogueActivation.none
             var output = step.outputs[0]
             var absorbed: [Int] = []
             var description = [step.location]
-            while let reader = soleReader(output), !removed.contains(reader) {
+            while let reader = soleReader(output), !taken.contains(reader) {
                 let next = steps[reader]
                 guard next.outputs.count == 1 else { break }
                 if let kind = activationKind(next), next.inputs == [output] {
@@ -40,10 +43,38 @@ enum EpilogueFusion {
                 output = next.outputs[0]
                 if activation != .none { break }
             }
-            guard !absorbed.isEmpty || producer.packable, let fused = producer.fusedKernel(affine: affine, activation: activation) else { continue }
-            result[index] = PlanStep(kernel: fused.kernel, inputs: fused.readsWeights ? step.inputs : [step.inputs[0]],
-                                     outputs: [output], releases: [], location: description.joined(separator: " + "))
-            removed.formUnion(absorbed)
+            var residual: (slot: Int, addition: Int)?
+            if activation == .none, case .conv = producer.kind, let reader = soleReader(output), !taken.contains(reader),
+               steps[reader].kernel is BinaryKernel<AddFunction>, steps[reader].outputs.count == 1,
+               let position = steps[reader].inputs.firstIndex(of: output), steps[reader].inputs.count == 2,
+               steps[reader].inputs[1 - position] != output {
+                residual = (steps[reader].inputs[1 - position], reader)
+                absorbed.append(reader)
+                description.append(steps[reader].location)
+                output = steps[reader].outputs[0]
+                if let next = soleReader(output), !taken.contains(next), let kind = activationKind(steps[next]),
+                   steps[next].inputs == [output] {
+                    activation = kind
+                    absorbed.append(next)
+                    description.append(steps[next].location)
+                    output = steps[next].outputs[0]
+                }
+            }
+            guard !absorbed.isEmpty || producer.packable,
+                  let fused = producer.fusedKernel(affine: affine, activation: activation, addsResidual: residual != nil)
+            else { continue }
+            var inputs = fused.readsWeights ? step.inputs : [step.inputs[0]]
+            var placement = index
+            if let residual {
+                // The residual may be computed after the convolution; the fused step runs where the addition did.
+                inputs.append(residual.slot)
+                placement = residual.addition
+                removed.insert(index)
+            }
+            result[placement] = PlanStep(kernel: fused.kernel, inputs: inputs, outputs: [output], releases: [],
+                                         location: description.joined(separator: " + "))
+            removed.formUnion(absorbed.filter { $0 != placement })
+            taken.formUnion(absorbed)
         }
         return fuseResidualRelu(result.enumerated().filter { !removed.contains($0.offset) }.map(\.element), protected: protected)
     }
@@ -117,7 +148,9 @@ enum EpilogueFusion {
         }
 
         /// The fused kernel and whether it still reads the weights from its second input.
-        func fusedKernel(affine: ChannelAffine, activation: EpilogueActivation) -> (kernel: any Kernel, readsWeights: Bool)? {
+        func fusedKernel(
+            affine: ChannelAffine, activation: EpilogueActivation, addsResidual: Bool
+        ) -> (kernel: any Kernel, readsWeights: Bool)? {
             let epilogue = GEMMEpilogue(biasValues: affine.shift ?? [], activation: activation)
             switch kind {
             case .matMul(let matMul):
@@ -138,7 +171,7 @@ enum EpilogueFusion {
                 } else {
                     filter = weights
                 }
-                return (FusedConv2DKernel(conv: conv, filter: filter, epilogue: epilogue), false)
+                return (FusedConv2DKernel(conv: conv, filter: filter, epilogue: epilogue, addsResidual: addsResidual), false)
             }
         }
 

@@ -89,7 +89,10 @@ struct Conv2DKernel: Kernel {
         return [try convolve(inputs[0], filter: inputs[1], epilogue: nil)]
     }
 
-    func convolve(_ x: Tensor, filter: Tensor, epilogue: GEMMEpilogue?, packed: PackedWeights? = nil) throws(ServingError) -> Tensor {
+    /// `epilogue(conv(x, filter))`; with `packed`, also `+ residual` (a float32 tensor shaped like the output).
+    func convolve(
+        _ x: Tensor, filter: Tensor, epilogue: GEMMEpilogue?, packed: PackedWeights? = nil, residual: Tensor? = nil
+    ) throws(ServingError) -> Tensor {
         guard x.shape.rank == 4, filter.shape.rank == 4 else {
             throw .invalidArgument("Conv2D expects rank-4 input and filter, got \(x.shape) and \(filter.shape)")
         }
@@ -117,7 +120,16 @@ struct Conv2DKernel: Kernel {
             strides: strides, dilations: dilations)
         if let packed, x.dtype == .float32, packed.k == k, packed.n == o,
            let image = x.elements(Float.self).baseAddress, let out = result.mutableElements(Float.self).baseAddress {
-            try packed.convolve(image, geometry, rows: m, into: out)
+            if let residual {
+                guard residual.dtype == .float32, residual.shape == outputShape, let added = residual.elements(Float.self).baseAddress else {
+                    throw .internal("Conv2D residual \(residual.dtype)\(residual.shape) does not match the output \(outputShape)")
+                }
+                try packed.convolve(image, geometry, rows: m, residual: added, into: out)
+            } else {
+                try packed.convolve(image, geometry, rows: m, into: out)
+            }
+        } else if residual != nil {
+            throw .internal("Conv2D adds a residual only through packed float32 weights")
         } else if x.dtype == .float32 {
             multiply(x, filter, result, geometry, m: m, o: o, k: k, epilogue: epilogue, Float.self)
         } else {
@@ -210,22 +222,50 @@ struct PatchGeometry {
 /// Conv2D whose filter is a load-time constant (possibly scaled by a folded per-channel multiplier),
 /// with a fused bias/activation epilogue; the step reads the image only. A float32 filter is packed
 /// for the AVX2/FMA kernel when the CPU has one.
+///
+/// With `addsResidual` the step reads a second tensor and computes `activation(conv + bias + residual)`,
+/// the end of a residual block, in the same pass.
 struct FusedConv2DKernel: Kernel {
     let conv: Conv2DKernel
     let filter: Tensor
     let epilogue: GEMMEpilogue
+    let addsResidual: Bool
     let packed: PackedWeights?
 
-    init(conv: Conv2DKernel, filter: Tensor, epilogue: GEMMEpilogue) {
+    init(conv: Conv2DKernel, filter: Tensor, epilogue: GEMMEpilogue, addsResidual: Bool = false) {
         self.conv = conv
         self.filter = filter
         self.epilogue = epilogue
+        self.addsResidual = addsResidual
         packed = PackedWeights(filter: filter, epilogue: epilogue)
     }
 
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
-        try expectInputs(inputs, 1, "Conv2D")
-        return [try conv.convolve(inputs[0], filter: filter, epilogue: epilogue, packed: packed)]
+        guard addsResidual else {
+            try expectInputs(inputs, 1, "Conv2D")
+            return [try conv.convolve(inputs[0], filter: filter, epilogue: epilogue, packed: packed)]
+        }
+        try expectInputs(inputs, 2, "Conv2D + AddV2")
+        let residual = inputs[1]
+        if let packed, inputs[0].dtype == .float32, residual.dtype == .float32,
+           let rows = conv.outputShape(inputs[0], filter: filter), residual.shape == rows {
+            return [try conv.convolve(inputs[0], filter: filter, epilogue: epilogue, packed: packed, residual: residual)]
+        }
+        let biased = GEMMEpilogue(biasValues: epilogue.bias, activation: .none)
+        let product = try conv.convolve(inputs[0], filter: filter, epilogue: biased)
+        let sum = try BinaryKernel<AddFunction>(op: "AddV2").run([product, residual])
+        guard let activation = epilogue.activation.kernel else { return sum }
+        return try activation.run(sum)
+    }
+}
+
+extension Conv2DKernel {
+    /// The output shape for a rank-4 `x`, or nil when the shapes do not fit (`convolve` then says why).
+    func outputShape(_ x: Tensor, filter: Tensor) -> Shape? {
+        guard x.shape.rank == 4, filter.shape.rank == 4, filter.shape[0] > 0, filter.shape[1] > 0 else { return nil }
+        let rows = window.geometry(input: x.shape[1], window: filter.shape[0], axis: 0)
+        let cols = window.geometry(input: x.shape[2], window: filter.shape[1], axis: 1)
+        return [x.shape[0], rows.output, cols.output, filter.shape[3]]
     }
 }
 

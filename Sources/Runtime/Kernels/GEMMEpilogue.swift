@@ -13,6 +13,17 @@ enum EpilogueActivation: Sendable {
         case .tanh: "Tanh"
         }
     }
+
+    /// The standalone op applying this activation; nil for none.
+    var kernel: (any Kernel)? {
+        switch self {
+        case .none: nil
+        case .relu: UnaryKernel<ReluFunction>(op: "Relu")
+        case .relu6: UnaryKernel<Relu6Function>(op: "Relu6")
+        case .sigmoid: UnaryKernel<SigmoidFunction>(op: "Sigmoid")
+        case .tanh: UnaryKernel<TanhFunction>(op: "Tanh")
+        }
+    }
 }
 
 /// `activation(row + bias)` applied to rows of a GEMM result (MatMul or convolution) right after they

@@ -58,19 +58,25 @@ final class PackedWeights: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
-    /// `c = activation(a × weights + bias)` for `m` rows of `a` (row stride `lda`); c has row stride n.
-    func multiply(_ a: UnsafePointer<Float>, rows m: Int, lda: Int, into c: UnsafeMutablePointer<Float>) throws(ServingError) {
+    /// `c = activation(a × weights + bias + residual)` for `m` rows of `a` (row stride `lda`); c, and
+    /// residual when given, have row stride n.
+    func multiply(
+        _ a: UnsafePointer<Float>, rows m: Int, lda: Int, residual: UnsafePointer<Float>? = nil, into c: UnsafeMutablePointer<Float>
+    ) throws(ServingError) {
         guard let m32 = Int32(exactly: m), let lda32 = Int32(exactly: lda) else {
             throw .invalidArgument("a \(m)×\(k) operand is too large")
         }
         let status = bias.withUnsafeBufferPointer { b in
-            pg_gemm_dense(m32, Int32(n), Int32(k), a, lda32, storage, b.isEmpty ? nil : b.baseAddress, activation, c)
+            pg_gemm_dense(m32, Int32(n), Int32(k), a, lda32, storage, b.isEmpty ? nil : b.baseAddress, residual, activation, c)
         }
         try finish(status, c, rows: m)
     }
 
     /// The same for a convolution whose patch rows are read straight from the image.
-    func convolve(_ image: UnsafePointer<Float>, _ geometry: PatchGeometry, rows m: Int, into c: UnsafeMutablePointer<Float>) throws(ServingError) {
+    func convolve(
+        _ image: UnsafePointer<Float>, _ geometry: PatchGeometry, rows m: Int, residual: UnsafePointer<Float>? = nil,
+        into c: UnsafeMutablePointer<Float>
+    ) throws(ServingError) {
         let narrow = [geometry.height, geometry.width, geometry.channels, geometry.kernelHeight, geometry.kernelWidth,
                       geometry.outputHeight, geometry.outputWidth, geometry.padTop, geometry.padLeft,
                       geometry.strides.0, geometry.strides.1, geometry.dilations.0, geometry.dilations.1, m].map { Int32(exactly: $0) }
@@ -84,7 +90,7 @@ final class PackedWeights: @unchecked Sendable {
             dilation_h: Int32(geometry.dilations.0), dilation_w: Int32(geometry.dilations.1))
         let status = withUnsafePointer(to: description) { g in
             bias.withUnsafeBufferPointer { b in
-                pg_gemm_conv(Int32(m), Int32(n), Int32(k), g, storage, b.isEmpty ? nil : b.baseAddress, activation, c)
+                pg_gemm_conv(Int32(m), Int32(n), Int32(k), g, storage, b.isEmpty ? nil : b.baseAddress, residual, activation, c)
             }
         }
         try finish(status, c, rows: m)
