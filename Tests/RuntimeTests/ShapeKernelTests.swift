@@ -28,6 +28,27 @@ import Testing
         #expect(throws: ServingError.self) { _ = try TransposeKernel().run([matrix, Tensor([Int32(0), 0], shape: [2])]) }
     }
 
+    @Test(arguments: [[1, 0, 2], [2, 0, 1, 3], [0, 2, 1, 3], [2, 1, 0]])
+    func transposeMatchesIndexArithmetic(_ permutation: [Int]) throws {
+        let dims = [2, 3, 4, 5].prefix(permutation.count).map { $0 }
+        let count = dims.reduce(1, *)
+        let x = Tensor((0..<count).map { Int64($0) }, shape: Shape(dims))
+        let result = try TransposeKernel().run([x, Tensor(permutation.map { Int32($0) }, shape: [permutation.count])])[0]
+        let outputDims = permutation.map { dims[$0] }
+        #expect(result.shape == Shape(outputDims))
+        let strides = x.shape.strides
+        var expected: [Int64] = []
+        for flat in 0..<count {
+            var rest = flat, source = 0
+            for axis in stride(from: outputDims.count - 1, through: 0, by: -1) {
+                source += (rest % outputDims[axis]) * strides[permutation[axis]]
+                rest /= outputDims[axis]
+            }
+            expected.append(Int64(source))
+        }
+        #expect(result.scalars(as: Int64.self) == expected)
+    }
+
     @Test func reductions() throws {
         let axis1 = Tensor([Int32(1)], shape: [1])
         #expect(try ReductionKernel(kind: .sum, keepDims: false, op: "Sum").run([matrix, axis1])[0].scalars(as: Float.self) == [3, 12])

@@ -102,6 +102,10 @@ struct TransposeKernel: Kernel {
         }
         let sourceStrides = x.shape.strides
         let strides = permutation.map { sourceStrides[$0] }
+        if permutation.last == rank - 1 {
+            copyRows(x, buffer, dims, strides)
+            return [result]
+        }
         switch x.dtype.byteSize {
         case 1: permute(x, buffer, dims, strides, UInt8.self)
         case 2: permute(x, buffer, dims, strides, UInt16.self)
@@ -109,6 +113,28 @@ struct TransposeKernel: Kernel {
         default: permute(x, buffer, dims, strides, UInt64.self)
         }
         return [result]
+    }
+
+    /// A permutation that keeps the last axis in place moves whole rows of it.
+    private func copyRows(_ x: Tensor, _ buffer: TensorBuffer, _ dims: [Int], _ strides: [Int]) {
+        guard let source = x.buffer, let rowLength = dims.last else { return }
+        let byteSize = x.dtype.byteSize, rowBytes = rowLength * byteSize
+        let outer = Array(dims.dropLast()), outerStrides = Array(strides.dropLast())
+        let rows = outer.reduce(1, *)
+        var index = [Int](repeating: 0, count: outer.count)
+        var sourceOffset = 0
+        for row in 0..<rows {
+            (buffer.baseAddress + row * rowBytes).copyMemory(from: source.baseAddress + sourceOffset * byteSize, byteCount: rowBytes)
+            var axis = outer.count - 1
+            while axis >= 0 {
+                index[axis] += 1
+                sourceOffset += outerStrides[axis]
+                if index[axis] < outer[axis] { break }
+                sourceOffset -= outerStrides[axis] * index[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
     }
 
     private func permute<T>(_ x: Tensor, _ buffer: TensorBuffer, _ dims: [Int], _ strides: [Int], _: T.Type) {
