@@ -119,21 +119,8 @@ struct TransposeKernel: Kernel {
     private func copyRows(_ x: Tensor, _ buffer: TensorBuffer, _ dims: [Int], _ strides: [Int]) {
         guard let source = x.buffer, let rowLength = dims.last else { return }
         let byteSize = x.dtype.byteSize, rowBytes = rowLength * byteSize
-        let outer = Array(dims.dropLast()), outerStrides = Array(strides.dropLast())
-        let rows = outer.reduce(1, *)
-        var index = [Int](repeating: 0, count: outer.count)
-        var sourceOffset = 0
-        for row in 0..<rows {
-            (buffer.baseAddress + row * rowBytes).copyMemory(from: source.baseAddress + sourceOffset * byteSize, byteCount: rowBytes)
-            var axis = outer.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                sourceOffset += outerStrides[axis]
-                if index[axis] < outer[axis] { break }
-                sourceOffset -= outerStrides[axis] * index[axis]
-                index[axis] = 0
-                axis -= 1
-            }
+        forEachSourceOffset(Array(dims.dropLast()), Array(strides.dropLast())) { row, offset in
+            (buffer.baseAddress + row * rowBytes).copyMemory(from: source.baseAddress + offset * byteSize, byteCount: rowBytes)
         }
     }
 
@@ -141,12 +128,19 @@ struct TransposeKernel: Kernel {
         guard let source = x.buffer else { return }
         let input = source.baseAddress.assumingMemoryBound(to: T.self)
         let output = buffer.baseAddress.assumingMemoryBound(to: T.self)
+        forEachSourceOffset(dims, strides) { position, offset in output[position] = input[offset] }
+    }
+
+    /// Calls `body(position, offset)` for every position of `dims` in row-major order, with the source
+    /// offset that moves by `strides[axis]` along each axis.
+    @inline(__always)
+    private func forEachSourceOffset(_ dims: [Int], _ strides: [Int], _ body: (Int, Int) -> Void) {
         let rank = dims.count
         let total = dims.reduce(1, *)
         var index = [Int](repeating: 0, count: rank)
         var sourceOffset = 0
-        for o in 0..<total {
-            output[o] = input[sourceOffset]
+        for position in 0..<total {
+            body(position, sourceOffset)
             var axis = rank - 1
             while axis >= 0 {
                 index[axis] += 1

@@ -57,21 +57,11 @@ struct GEMMEpilogue: Sendable {
         bias = biasValues
         self.activation = activation
         switch activation {
-        case .none:
-            float32Loop = Self.vectorLoop(IdentityActivation.self, biasValues.map { Float($0) })
-            float64Loop = Self.loop(IdentityActivation.self, biasValues)
-        case .relu:
-            float32Loop = Self.vectorLoop(ReluFunction.self, biasValues.map { Float($0) })
-            float64Loop = Self.loop(ReluFunction.self, biasValues)
-        case .relu6:
-            float32Loop = Self.vectorLoop(Relu6Function.self, biasValues.map { Float($0) })
-            float64Loop = Self.loop(Relu6Function.self, biasValues)
-        case .sigmoid:
-            float32Loop = Self.vectorLoop(SigmoidFunction.self, biasValues.map { Float($0) })
-            float64Loop = Self.loop(SigmoidFunction.self, biasValues)
-        case .tanh:
-            float32Loop = Self.vectorLoop(TanhFunction.self, biasValues.map { Float($0) })
-            float64Loop = Self.loop(TanhFunction.self, biasValues)
+        case .none: (float32Loop, float64Loop) = Self.loops(IdentityActivation.self, biasValues)
+        case .relu: (float32Loop, float64Loop) = Self.loops(ReluFunction.self, biasValues)
+        case .relu6: (float32Loop, float64Loop) = Self.loops(Relu6Function.self, biasValues)
+        case .sigmoid: (float32Loop, float64Loop) = Self.loops(SigmoidFunction.self, biasValues)
+        case .tanh: (float32Loop, float64Loop) = Self.loops(TanhFunction.self, biasValues)
         }
     }
 
@@ -93,6 +83,10 @@ struct GEMMEpilogue: Sendable {
     @inline(__always)
     func apply(_ rows: UnsafeMutablePointer<Double>, rows count: Int, width: Int) {
         float64Loop(rows, count, width)
+    }
+
+    private static func loops<F: UnaryFunction>(_ function: F.Type, _ bias: [Double]) -> (Loop<Float>, Loop<Double>) {
+        (vectorLoop(function, bias.map { Float($0) }), loop(function, bias))
     }
 
     /// The float32 loop, eight lanes at a time.
