@@ -30,12 +30,16 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(flags.port), (0...65535).contains(flags.restAPIPort) else {
             throw ValidationError("--port and --rest_api_port must be between 0 and 65535")
         }
+        guard flags.sslHandshakeTimeoutSeconds > 0 else {
+            throw ValidationError("--ssl_handshake_timeout_seconds must be at least 1")
+        }
     }
 
     func run() async throws {
         let logger = Logger(label: "model-server")
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let tls = try flags.sslConfigFile.map { path in try ConfigFiles.tlsSettings(path: path) }
+        var tls = try flags.sslConfigFile.map { path in try ConfigFiles.tlsSettings(path: path) }
+        tls?.handshakeTimeout = .seconds(Int64(flags.sslHandshakeTimeoutSeconds))
         var batching = BatchingOptions(enabled: flags.enableBatching)
         var batchThreads = flags.numBatchThreads
         if let path = flags.batchingParametersFile {

@@ -62,6 +62,10 @@ struct ServerFlags: ParsableArguments {
             help: "An SSLConfig text proto (server_key, server_cert, custom_ca as PEM text; client_verify); serves TLS on every port.")
     var sslConfigFile: String?
 
+    @Option(name: .customLong("ssl_handshake_timeout_seconds"),
+            help: "With --ssl_config_file, how long a client may take to complete the TLS handshake before it is disconnected.")
+    var sslHandshakeTimeoutSeconds: Int = 10
+
     @Option(name: .customLong("shutdown_drain_seconds"),
             help: "On SIGTERM, how long in-flight requests may take to finish before connections close.")
     var shutdownDrainSeconds: Int = 30

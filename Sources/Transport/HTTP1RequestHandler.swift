@@ -129,7 +129,7 @@ final class HTTP1RequestHandler: ChannelInboundHandler, RemovableChannelHandler 
             let request = ServerRequest(
                 method: head.method.rawValue,
                 path: head.uri,
-                headers: head.headers.map { HeaderField(lowercasedName($0.name), $0.value) },
+                fields: .http1(head.headers),
                 body: body,
                 version: .http1_1
             )
@@ -187,11 +187,4 @@ final class HTTP1RequestHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
         }
     }
-}
-
-private func lowercasedName(_ name: String) -> String {
-    for byte in name.utf8 where byte >= 0x41 && byte <= 0x5A {
-        return name.lowercased()
-    }
-    return name
 }

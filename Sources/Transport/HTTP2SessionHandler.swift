@@ -1,31 +1,49 @@
 import CNGHTTP2
 import Logging
 import NIOCore
+import Synchronization
 
-/// Runs one server-side nghttp2 session for an HTTP/2 connection (h2c with prior knowledge).
+/// Runs one server-side nghttp2 session for an HTTP/2 connection (h2c with prior knowledge, or h2
+/// after ALPN).
 ///
 /// Bytes read from the channel go to `nghttp2_session_mem_recv` (client preface included);
-/// callbacks fill per-stream state held in `streams`; requests completed during a read are handed
+/// callbacks fill the `HTTP2Stream` of each request; requests completed during a read are handed
 /// to the `ServerRequestHandler` after `mem_recv` returns. Output is drained from
-/// `nghttp2_session_mem_send` while the channel is writable and flushed once per read burst.
+/// `nghttp2_session_mem_send` into one reused buffer while the channel is writable and written and
+/// flushed once per read burst; responses that arrive between reads are coalesced into one flush
+/// per event loop tick.
 final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// Output is handed to the channel in pieces of about this size.
+    private static let writeChunkBytes = 32 << 10
+    /// The output buffer a connection keeps between writes; a bigger one is dropped once no
+    /// stream is open.
+    private static let idleOutputBytes = 16 << 10
+    /// Closed streams kept for reuse per connection, at most.
+    private static let maxSpareStreams = 64
+
     private let limits: HTTPServer.Limits
     private let requestHandler: any ServerRequestHandler
     private let logger: Logger
-    private var session: OpaquePointer?
-    private var context: ChannelHandlerContext?
-    private var boundSelf: NIOLoopBound<HTTP2SessionHandler>?
 
-    private var streams: [Int32: HTTP2StreamState] = [:]
-    private var completedStreams: [Int32] = []
-    private var inReadBurst = false
-    private var inFlush = false
-    private var flushPending = false
-    private var draining = false
-    private var closing = false
+    // Connection state below is touched only on the event loop, and no access to it spans a call
+    // that can re-enter the handler (nghttp2 calls, channel writes, the request handler), so it
+    // is exempt from the run-time exclusivity checks that would otherwise run in every callback.
+    @exclusivity(unchecked) private var session: OpaquePointer?
+    @exclusivity(unchecked) private var context: ChannelHandlerContext?
+    /// Every open stream; a stream knows its own index (`slot`).
+    @exclusivity(unchecked) private var streams: [HTTP2Stream] = []
+    @exclusivity(unchecked) private var completedStreams: [HTTP2Stream] = []
+    @exclusivity(unchecked) private var spareStreams: [HTTP2Stream] = []
+    @exclusivity(unchecked) private var output = ByteBuffer()
+    @exclusivity(unchecked) private var inReadBurst = false
+    @exclusivity(unchecked) private var inFlush = false
+    @exclusivity(unchecked) private var flushPending = false
+    @exclusivity(unchecked) private var flushScheduled = false
+    @exclusivity(unchecked) private var draining = false
+    @exclusivity(unchecked) private var closing = false
 
     private var resetCount = 0
     private var resetWindowStart = NIODeadline.uptimeNanoseconds(0)
@@ -40,7 +58,6 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.boundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
         guard startSession() else {
             logger.error("could not create an nghttp2 session")
             context.close(promise: nil)
@@ -52,7 +69,6 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
     func handlerRemoved(context: ChannelHandlerContext) {
         tearDown()
         self.context = nil
-        self.boundSelf = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -120,6 +136,8 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
         guard nghttp2_option_new(&option) == 0, let option else { return false }
         defer { nghttp2_option_del(option) }
         nghttp2_option_set_max_send_header_block_length(option, 1 << 20)
+        // Closed streams are kept only for the priority tree, which RFC 9113 deprecates.
+        nghttp2_option_set_no_closed_streams(option, 1)
 
         var created: OpaquePointer?
         let userData = Unmanaged.passUnretained(self).toOpaque()
@@ -149,15 +167,18 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private func tearDown() {
-        for stream in streams.values {
-            stream.writer?.markCancelled()
-        }
-        streams.removeAll()
-        completedStreams.removeAll()
         if let session {
             nghttp2_session_del(session)
             self.session = nil
         }
+        for stream in streams {
+            stream.isClosed = true
+            stream.markCancelled()
+        }
+        streams.removeAll()
+        completedStreams.removeAll()
+        spareStreams.removeAll()
+        output = ByteBuffer()
     }
 
     private func beginDrain() {
@@ -176,15 +197,22 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     // MARK: Output
 
+    /// Flushes at the end of the current read burst or drain, or else once on the next tick, so
+    /// responses that arrive together from other threads share one write.
     private func scheduleFlush() {
         if inReadBurst || inFlush {
             flushPending = true
-        } else {
+            return
+        }
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            flushScheduled = false
             flushOutput()
         }
     }
 
-    /// Drains `mem_send` into buffers while the channel is writable, then flushes once.
+    /// Drains `mem_send` while the channel is writable, then flushes once.
     private func flushOutput() {
         guard !inFlush else {
             flushPending = true
@@ -198,12 +226,18 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private func drainSession() {
         guard let session, let context, !closing else { return }
+        let channel = context.channel
+        guard channel.isWritable else { return }
         inFlush = true
-        var output = ByteBuffer()
-        var lastWrite: EventLoopFuture<Void>?
+        if output.capacity == 0 {
+            output = channel.allocator.buffer(capacity: Self.idleOutputBytes)
+        } else {
+            output.clear()
+        }
+        var wroteChunk = false
         var drained = false
         var failed = false
-        while context.channel.isWritable {
+        while true {
             var chunk: UnsafePointer<UInt8>?
             let count = nghttp2_session_mem_send(session, &chunk)
             if count < 0 {
@@ -215,20 +249,24 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
                 drained = true
                 break
             }
-            if output.capacity == 0 {
-                output = context.channel.allocator.buffer(capacity: max(count, 16_384))
-            }
             output.writeBytes(UnsafeRawBufferPointer(start: chunk, count: count))
-            if output.readableBytes >= 65_536 {
-                lastWrite = context.write(wrapOutboundOut(output))
-                output = ByteBuffer()
+            if output.readableBytes >= Self.writeChunkBytes {
+                context.write(wrapOutboundOut(output), promise: nil)
+                output.clear()
+                wroteChunk = true
+                if !channel.isWritable {
+                    // Past the high water mark: hand what is queued to the socket, and go on only
+                    // if it took it.
+                    context.flush()
+                    wroteChunk = false
+                    guard self.session != nil else {
+                        // The flush failed and closed the channel, which deleted the session.
+                        inFlush = false
+                        return
+                    }
+                    if !channel.isWritable { break }
+                }
             }
-        }
-        if output.readableBytes > 0 {
-            lastWrite = context.write(wrapOutboundOut(output))
-        }
-        if lastWrite != nil {
-            context.flush()
         }
         inFlush = false
 
@@ -237,36 +275,61 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
             || (drained && draining && streams.isEmpty)
         if finished {
             closing = true
-            if let lastWrite {
-                lastWrite.hop(to: context.eventLoop).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            } else {
-                context.close(promise: nil)
-            }
+            // Also when `output` is empty: the write completes once everything queued before it is out.
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(output), promise: written)
+            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else if output.readableBytes > 0 {
+            context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+        } else if wroteChunk {
+            context.flush()
         }
+        if streams.isEmpty, output.capacity > Self.idleOutputBytes {
+            output = ByteBuffer()
+        }
+    }
+
+    /// Appends a DATA frame whose payload nghttp2 left to the application
+    /// (`NGHTTP2_DATA_FLAG_NO_COPY`): the frame header, then the body straight from the stream.
+    func sendData(stream: HTTP2Stream, frameHeader: UnsafePointer<UInt8>, length: Int, padding: Int) -> Int32 {
+        guard stream.responseBody.readableBytes >= length else {
+            return Int32(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
+        }
+        output.writeBytes(UnsafeRawBufferPointer(start: frameHeader, count: 9))
+        if padding > 0 {
+            output.writeInteger(UInt8(truncatingIfNeeded: padding - 1))
+        }
+        if var slice = stream.responseBody.readSlice(length: length) {
+            output.writeBuffer(&slice)
+        }
+        if padding > 1 {
+            output.writeRepeatingByte(0, count: padding - 1)
+        }
+        if stream.responseBody.readableBytes == 0 {
+            stream.responseBody = ByteBuffer()
+        }
+        return 0
     }
 
     // MARK: Requests
 
     private func dispatchCompletedRequests() {
-        guard !completedStreams.isEmpty, let boundSelf else { return }
-        for streamID in completedStreams {
-            guard let stream = streams[streamID], stream.phase == .receiving else { continue }
+        guard !completedStreams.isEmpty else { return }
+        for stream in completedStreams where !stream.isClosed && stream.phase == .receiving {
             stream.phase = .dispatched
-            let writer = HTTP2ResponseWriter(handler: boundSelf, token: streamID)
-            stream.writer = writer
-            requestHandler.handle(stream.makeRequest(), writer: writer)
+            requestHandler.handle(stream.takeRequest(), writer: stream)
         }
         completedStreams.removeAll(keepingCapacity: true)
     }
 
-    func submitResponse(_ response: ServerResponse, streamID: Int32) {
-        guard let session, let stream = streams[streamID], stream.phase == .dispatched else { return }
+    func submitResponse(_ response: ServerResponse, for stream: HTTP2Stream) {
+        guard let session, !stream.isClosed, stream.phase == .dispatched else { return }
         stream.phase = .responding
         submit(response, stream: stream, session: session)
         scheduleFlush()
     }
 
-    private func submit(_ response: ServerResponse, stream: HTTP2StreamState, session: OpaquePointer) {
+    private func submit(_ response: ServerResponse, stream: HTTP2Stream, session: OpaquePointer) {
         let hasBody = response.body.readableBytes > 0 || !response.trailers.isEmpty
         stream.responseBody = response.body
         stream.responseTrailers = response.trailers
@@ -277,7 +340,7 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
         ) { nva, count in
             if hasBody {
                 var provider = nghttp2_data_provider(
-                    source: nghttp2_data_source(ptr: nil),
+                    source: nghttp2_data_source(ptr: Unmanaged.passUnretained(stream).toOpaque()),
                     read_callback: NGHTTP2Callbacks.readResponseBody
                 )
                 return nghttp2_submit_response(session, stream.streamID, nva, count, &provider)
@@ -291,11 +354,12 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     /// Answers a request that broke a limit before it reached the handler.
-    private func reject(_ stream: HTTP2StreamState, status: Int) {
+    private func reject(_ stream: HTTP2Stream, status: Int) {
         guard let session else { return }
         let wasDispatched = stream.phase != .receiving
         stream.phase = .rejected
-        stream.headers = []
+        stream.fields.removeAll()
+        stream.authorityEntry = nil
         stream.body = ByteBuffer()
         if wasDispatched {
             nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.streamID, UInt32(NGHTTP2_REFUSED_STREAM.rawValue))
@@ -307,41 +371,51 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     // MARK: nghttp2 callbacks (see NGHTTP2Callbacks)
 
-    func beginStream(_ streamID: Int32) {
-        streams[streamID] = HTTP2StreamState(streamID: streamID)
+    func beginStream(_ streamID: Int32, session: OpaquePointer) {
+        guard let context else { return }
+        let stream = spareStreams.popLast() ?? HTTP2Stream(connection: self, eventLoop: context.eventLoop)
+        stream.open(streamID: streamID, slot: streams.count)
+        streams.append(stream)
+        nghttp2_session_set_stream_user_data(session, streamID, Unmanaged.passUnretained(stream).toOpaque())
     }
 
-    func receiveHeader(
-        streamID: Int32,
-        isRequestHeaders: Bool,
-        name: UnsafeBufferPointer<UInt8>,
-        value: UnsafeBufferPointer<UInt8>
-    ) {
-        guard let stream = streams[streamID], stream.phase == .receiving, isRequestHeaders else { return }
-        stream.headerListSize += name.count + value.count + 32
-        if stream.headerListSize > limits.maxHeaderListSize {
-            stream.headers = []
-            return
-        }
-        let nameText = String(decoding: name, as: UTF8.self)
-        let valueText = String(decoding: value, as: UTF8.self)
-        if name.first == UInt8(ascii: ":") {
-            switch nameText {
-            case ":method": stream.method = valueText
-            case ":path": stream.path = valueText
-            case ":authority": stream.authority = valueText
-            default: break
+    func receiveHeader(stream: HTTP2Stream, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        guard stream.phase == .receiving else { return }
+        let listSize = stream.headerListSize + name.count + value.count + 32
+        stream.headerListSize = listSize
+        if listSize > limits.maxHeaderListSize {
+            if !stream.fields.isEmpty {
+                stream.fields.removeAll()
+                stream.authorityEntry = nil
             }
             return
         }
-        if nameText == "content-length" {
-            stream.declaredContentLength = Int(valueText)
+        if name.first == UInt8(ascii: ":") {
+            if bytes(name, equal: ":path") {
+                stream.path = String(decoding: value, as: UTF8.self)
+            } else if bytes(name, equal: ":method") {
+                stream.method = methodText(value)
+            } else if bytes(name, equal: ":authority"), !stream.hasHostField {
+                let host: StaticString = "host"
+                stream.authorityEntry = stream.fields.append(
+                    name: UnsafeRawBufferPointer(start: host.utf8Start, count: host.utf8CodeUnitCount),
+                    value: UnsafeRawBufferPointer(value))
+            }
+            return
         }
-        stream.headers.append(HeaderField(nameText, valueText))
+        if bytes(name, equal: "content-length") {
+            stream.declaredContentLength = decimalValue(value)
+        } else if bytes(name, equal: "host") {
+            stream.hasHostField = true
+            if let entry = stream.authorityEntry {
+                stream.fields.remove(entry: entry)
+                stream.authorityEntry = nil
+            }
+        }
+        stream.fields.append(name: UnsafeRawBufferPointer(name), value: UnsafeRawBufferPointer(value))
     }
 
-    func receivedHeadersFrame(streamID: Int32, isRequestHeaders: Bool, endStream: Bool) {
-        guard let stream = streams[streamID] else { return }
+    func receivedHeadersFrame(stream: HTTP2Stream, isRequestHeaders: Bool, endStream: Bool) {
         if isRequestHeaders, stream.phase == .receiving {
             if stream.headerListSize > limits.maxHeaderListSize {
                 reject(stream, status: 431)
@@ -354,12 +428,12 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
         }
         if endStream {
-            requestEnded(streamID: streamID)
+            requestEnded(stream: stream)
         }
     }
 
-    func receiveData(streamID: Int32, bytes: UnsafeRawBufferPointer) {
-        guard let stream = streams[streamID], stream.phase == .receiving else { return }
+    func receiveData(stream: HTTP2Stream, bytes: UnsafeRawBufferPointer) {
+        guard stream.phase == .receiving else { return }
         if stream.body.readableBytes + bytes.count > limits.maxBodyBytes {
             reject(stream, status: 413)
             return
@@ -367,9 +441,9 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
         stream.body.writeBytes(bytes)
     }
 
-    func requestEnded(streamID: Int32) {
-        guard let stream = streams[streamID], stream.phase == .receiving else { return }
-        completedStreams.append(streamID)
+    func requestEnded(stream: HTTP2Stream) {
+        guard stream.phase == .receiving else { return }
+        completedStreams.append(stream)
     }
 
     func receivedReset() {
@@ -383,17 +457,35 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
             logger.notice("closing HTTP/2 connection: too many stream resets")
             draining = true
             nghttp2_session_terminate_session(session, UInt32(NGHTTP2_ENHANCE_YOUR_CALM.rawValue))
-            for stream in streams.values {
-                stream.writer?.markCancelled()
+            for stream in streams {
+                stream.markCancelled()
             }
             scheduleFlush()
         }
     }
 
-    func streamClosed(_ streamID: Int32, errorCode: UInt32) {
-        guard let stream = streams.removeValue(forKey: streamID) else { return }
+    func streamClosed(_ stream: HTTP2Stream, errorCode: UInt32) {
+        guard !stream.isClosed else { return }
+        stream.isClosed = true
         if stream.phase == .dispatched || errorCode != UInt32(NGHTTP2_NO_ERROR.rawValue) {
-            stream.writer?.markCancelled()
+            stream.markCancelled()
+        }
+        stream.responseBody = ByteBuffer()
+        stream.responseTrailers = []
+        let slot = stream.slot
+        let last = streams.count - 1
+        var closed = streams[slot]
+        if slot < last {
+            let moved = streams[last]
+            moved.slot = slot
+            streams[slot] = moved
+        }
+        streams.removeLast()
+        if spareStreams.count < Self.maxSpareStreams, isKnownUniquelyReferenced(&closed) {
+            // The last outside reference may have been dropped on another thread.
+            atomicMemoryFence(ordering: .acquiring)
+            closed.recycle()
+            spareStreams.append(closed)
         }
         if draining, streams.isEmpty {
             scheduleFlush()
@@ -401,31 +493,24 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func readResponseBody(
-        streamID: Int32,
-        into buffer: UnsafeMutablePointer<UInt8>,
+        stream: HTTP2Stream,
         capacity: Int,
         flags: UnsafeMutablePointer<UInt32>
     ) -> Int {
-        guard let stream = streams[streamID] else {
-            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
-        }
-        let count = min(capacity, stream.responseBody.readableBytes)
+        let remaining = stream.responseBody.readableBytes
+        let count = min(capacity, remaining)
         if count > 0 {
-            stream.responseBody.readWithUnsafeReadableBytes { source in
-                UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress.unsafelyUnwrapped, byteCount: count)
-                return count
-            }
+            flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_NO_COPY.rawValue)
         }
-        if stream.responseBody.readableBytes == 0 {
+        if count == remaining {
             flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
-            stream.responseBody = ByteBuffer()
             if !stream.responseTrailers.isEmpty, let session {
                 flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue)
                 let trailers = stream.responseTrailers
                 stream.responseTrailers = []
                 let result = NGHTTP2HeaderBlock.withHeaderBlock(status: nil, fields: trailers, contentLength: nil) {
                     nva, count in
-                    nghttp2_submit_trailer(session, streamID, nva, count)
+                    nghttp2_submit_trailer(session, stream.streamID, nva, count)
                 }
                 if result != 0 {
                     return Int(NGHTTP2_ERR_CALLBACK_FAILURE.rawValue)
@@ -439,4 +524,37 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
 func nghttp2ErrorText(_ code: Int32) -> String {
     guard let text = nghttp2_strerror(code) else { return "nghttp2 error \(code)" }
     return String(cString: text)
+}
+
+@inline(__always)
+private func bytes(_ bytes: UnsafeBufferPointer<UInt8>, equal text: StaticString) -> Bool {
+    guard bytes.count == text.utf8CodeUnitCount else { return false }
+    let expected = text.utf8Start
+    for index in 0..<bytes.count where bytes[index] != expected[index] {
+        return false
+    }
+    return true
+}
+
+/// The request method as a `String`; the common ones come from literals without decoding.
+@inline(__always)
+private func methodText(_ value: UnsafeBufferPointer<UInt8>) -> String {
+    if bytes(value, equal: "POST") { return "POST" }
+    if bytes(value, equal: "GET") { return "GET" }
+    return String(decoding: value, as: UTF8.self)
+}
+
+/// A non-negative decimal number; `nil` for anything else or on overflow.
+private func decimalValue(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+    guard !bytes.isEmpty else { return nil }
+    var value = 0
+    for byte in bytes {
+        let digit = byte &- UInt8(ascii: "0")
+        guard digit < 10 else { return nil }
+        let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
+        let (sum, overflow2) = shifted.addingReportingOverflow(Int(digit))
+        if overflow1 || overflow2 { return nil }
+        value = sum
+    }
+    return value
 }

@@ -144,7 +144,7 @@ public final class HTTPServer: Sendable {
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if let idleTimeout {
-                        try pipeline.addHandler(IdleStateHandler(allTimeout: idleTimeout))
+                        try pipeline.addHandler(ConnectionIdleHandler(timeout: idleTimeout))
                     }
                     if let tls {
                         try pipeline.addHandler(NIOSSLServerHandler(context: tls.sslContext))

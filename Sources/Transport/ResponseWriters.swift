@@ -2,8 +2,9 @@ import NIOCore
 import Synchronization
 
 /// A connection handler that takes the response to one of its requests, on its event loop.
+/// (HTTP/2 streams are their own writers: `HTTP2Stream`.)
 protocol ResponseDelivering: AnyObject, SendableMetatype {
-    /// What identifies the request on the connection (HTTP/2 stream id, HTTP/1.1 sequence number).
+    /// What identifies the request on the connection (the HTTP/1.1 request sequence number).
     associatedtype RequestToken: Sendable
     func deliver(_ response: ServerResponse, for token: RequestToken)
 }
@@ -28,7 +29,7 @@ final class LoopBoundResponseWriter<Handler: ResponseDelivering>: ResponseWriter
     }
 
     func respond(_ response: ServerResponse) {
-        guard responded.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        guard responded.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged, !isCancelled else { return }
         let eventLoop = handler.eventLoop
         if eventLoop.inEventLoop {
             handler.value.deliver(response, for: token)
@@ -40,17 +41,8 @@ final class LoopBoundResponseWriter<Handler: ResponseDelivering>: ResponseWriter
     }
 }
 
-/// Answers one HTTP/2 stream through the nghttp2 session.
-typealias HTTP2ResponseWriter = LoopBoundResponseWriter<HTTP2SessionHandler>
-
 /// Answers one HTTP/1.1 request, in request order.
 typealias HTTP1ResponseWriter = LoopBoundResponseWriter<HTTP1RequestHandler>
-
-extension HTTP2SessionHandler: ResponseDelivering {
-    func deliver(_ response: ServerResponse, for streamID: Int32) {
-        submitResponse(response, streamID: streamID)
-    }
-}
 
 extension HTTP1RequestHandler: ResponseDelivering {
     func deliver(_ response: ServerResponse, for requestNumber: UInt64) {

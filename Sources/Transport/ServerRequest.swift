@@ -22,22 +22,31 @@ public struct ServerRequest: Sendable {
     public var method: String
     /// The request target as sent: path plus optional `?query`.
     public var path: String
-    public var headers: [HeaderField]
+    /// Every header field, names lowercase. Built on each read from what the transport received;
+    /// `header(_:)` is the cheap way to look one field up.
+    public var headers: [HeaderField] {
+        get { fields.list }
+        set { fields = .list(newValue) }
+    }
     public var body: ByteBuffer
     public var version: HTTPVersionKind
+    var fields: RequestHeaderFields
 
     public init(method: String, path: String, headers: [HeaderField], body: ByteBuffer, version: HTTPVersionKind) {
+        self.init(method: method, path: path, fields: .list(headers), body: body, version: version)
+    }
+
+    init(method: String, path: String, fields: RequestHeaderFields, body: ByteBuffer, version: HTTPVersionKind) {
         self.method = method
         self.path = path
-        self.headers = headers
+        self.fields = fields
         self.body = body
         self.version = version
     }
 
     /// The first value of header `name` (case-insensitive).
     public func header(_ name: String) -> String? {
-        let lowered = name.lowercased()
-        return headers.first { $0.name == lowered }?.value
+        fields.first(name)
     }
 }
 

@@ -148,4 +148,39 @@ private func curlTLS(_ arguments: [String]) throws -> (output: String, status: I
             #expect(output.contains("server_key"), "\(output)")
         }
     }
+
+    @Test func handshakeTimeoutFlagDisconnectsSilentClients() throws {
+        let pki = try EndToEndPKI()
+        defer { pki.remove() }
+        let config = try pki.sslConfig([
+            ("server_key", try pki.text("server.key")),
+            ("server_cert", try pki.text("server.pem")),
+        ], clientVerify: false)
+        let modelConfig = ServerProcess.packageRoot.appendingPathComponent("config/models.config").path
+        let server = try ServerProcess(arguments: [
+            "--model_config_file=\(modelConfig)", "--ssl_config_file=\(config)", "--ssl_handshake_timeout_seconds=1",
+        ])
+        defer { _ = server.stop() }
+
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 8, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        #expect(connected == 0)
+        let start = Date()
+        var byte: UInt8 = 0
+        let received = recv(fd, &byte, 1, 0)
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(received == 0, "the server should close a silent connection")
+        #expect(elapsed > 0.5 && elapsed < 6, "closed after \(elapsed) s")
+    }
 }

@@ -208,4 +208,31 @@ struct HTTPServerTests {
             #expect(reply.count < 1 << 20)
         }
     }
+
+    @Test func idleConnectionsAreClosed() async throws {
+        let server = HTTPServer(
+            configuration: HTTPServer.Configuration(
+                host: "127.0.0.1", ports: [0], eventLoopThreads: 1, idleTimeout: .milliseconds(400)),
+            handler: EchoHandler()
+        )
+        let ports = try await server.start()
+
+        let silent = try RawConnection(port: ports[0])
+        let started = ContinuousClock.now
+        #expect(silent.receive(atLeast: 1).isEmpty, "a silent connection is closed")
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed > .milliseconds(300) && elapsed < .seconds(4), "closed after \(elapsed)")
+
+        let http2 = try RawConnection(port: ports[0])
+        http2.send(Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + [0, 0, 0, 4, 0, 0, 0, 0, 0])
+        var frames = http2.receive(atLeast: 1 << 20)
+        var types: [UInt8] = []
+        while frames.count >= 9 {
+            let length = Int(frames[0]) << 16 | Int(frames[1]) << 8 | Int(frames[2])
+            types.append(frames[3])
+            frames.removeFirst(min(frames.count, 9 + length))
+        }
+        #expect(types.contains(7), "an idle HTTP/2 connection gets GOAWAY before it is closed: \(types)")
+        await server.shutdown(drainTimeout: .seconds(1))
+    }
 }
