@@ -284,20 +284,19 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
     float *copies = reserve(&copies_buffer, (size_t)MR * k * sizeof(float), 0);
     const float **rows_of_a = reserve(&pointers_buffer, (size_t)MR * g->kernel_h * sizeof(const float *), 0);
     if (!zeros || !copies || !rows_of_a) return -1;
-    int per_image = g->out_h * g->out_w;
     size_t image_size = (size_t)g->height * g->width * c_in;
     size_t row_step = (size_t)g->dilation_h * g->width * c_in;
+    /* Output coordinates of row `first`, advanced without dividing as `first` moves on. */
+    int first_batch = 0, first_oy = 0, first_ox = 0;
     for (int first = 0; first < m; first += MR) {
         int rows = m - first < MR ? m - first : MR;
-        int batch = first / per_image, position = first - batch * per_image;
-        int oy = position / g->out_w, ox = position - oy * g->out_w;
+        int batch = first_batch, oy = first_oy, ox = first_ox;
         for (int i = 0; i < MR; i++) {
             if (i == rows) {
                 /* Rows past m repeat the first row; their results are never stored. */
-                batch = first / per_image;
-                position = first - batch * per_image;
-                oy = position / g->out_w;
-                ox = position - oy * g->out_w;
+                batch = first_batch;
+                oy = first_oy;
+                ox = first_ox;
             } else if (i > 0 && i < rows) {
                 if (++ox == g->out_w) {
                     ox = 0;
@@ -334,6 +333,14 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
         }
         multiply_rows(g->kernel_h, span, rows_of_a, rows, n, k, packed, bias,
                       residual ? residual + (size_t)first * n : NULL, activation, c + (size_t)first * n);
+        first_ox += MR;
+        while (first_ox >= g->out_w) {
+            first_ox -= g->out_w;
+            if (++first_oy == g->out_h) {
+                first_oy = 0;
+                first_batch++;
+            }
+        }
     }
     return 0;
 }
