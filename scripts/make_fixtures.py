@@ -783,6 +783,26 @@ def make_vocabulary_file_tf_module(out):
     return tf2_cases(out, sorted(sigs), string_feeds("vocabulary_file", {"words": (3,)}))
 
 
+class AssertModule(tf.Module):
+    """Run-time checks: CheckNumerics (assert_all_finite), an Assert guarded by If (assert_less, used
+    through a control dependency) and a bare Assert listed in control_ret."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def __call__(self, x):
+        tf.debugging.assert_all_finite(x, "x must be finite")
+        with tf.control_dependencies([tf.debugging.assert_less(tf.reduce_max(tf.abs(x)), 100.0, message="too large")]):
+            y = tf.identity(x * 2.0)
+        tf.debugging.Assert(tf.reduce_all(x > -50.0), ["x below -50"])
+        return {"y": y}
+
+
+def make_assert_tf_module(out):
+    module = AssertModule()
+    sigs = {"serving_default": module.__call__.get_concrete_function()}
+    tf.saved_model.save(module, out, signatures=sigs)
+    return tf2_cases(out, sorted(sigs), float_feeds("assert", {"x": (3,)}))
+
+
 class Float16Module(tf.Module):
     def __init__(self):
         super().__init__()
@@ -883,6 +903,7 @@ FIXTURES = [
     ("parse_example_tf1", make_parse_example_tf1),
     ("dtypes_tf_module", make_dtypes_tf_module),
     ("vocabulary_file_tf_module", make_vocabulary_file_tf_module),
+    ("assert_tf_module", make_assert_tf_module),
     ("float16_tf_module", make_float16_tf_module),
 ]
 

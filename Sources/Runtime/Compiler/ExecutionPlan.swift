@@ -26,6 +26,9 @@ struct ExecutionPlan: Sendable {
     /// Signature output key → value.
     let outputs: [String: PlanValue]
 
+    /// Whether any step has effects (see `Kernel.hasEffects`).
+    var hasEffects: Bool { steps.contains { $0.kernel.hasEffects } }
+
     func run(_ inputs: [String: Tensor], outputs wanted: [String], signature: String) throws(ServingError) -> [String: Tensor] {
         var slots = template
         for (key, slot) in inputSlots {

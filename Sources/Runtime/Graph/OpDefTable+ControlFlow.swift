@@ -10,6 +10,15 @@ extension OpDefTable {
                          defaults: ["parallel_iterations": .int(10), "output_shapes": .list([])]),
             OpDefinition("If", outputs: [("output", .typeListAttr("Tout"))], defaults: ["output_shapes": .list([])]),
             OpDefinition("StatelessIf", outputs: [("output", .typeListAttr("Tout"))], defaults: ["output_shapes": .list([])]),
+            OpDefinition("Assert", outputs: [], defaults: ["summarize": .int(3)]) { attrs throws(ServingError) in
+                AssertKernel(summarize: max(0, try attrs.int("summarize")))
+            },
+            OpDefinition("CheckNumerics", outputs: [("output", .single)]) { attrs throws(ServingError) in
+                CheckNumericsKernel(message: try attrs.string("message"))
+            },
+            OpDefinition("CheckNumericsV2", outputs: [("output", .single)]) { attrs throws(ServingError) in
+                CheckNumericsKernel(message: try attrs.string("message"))
+            },
 
             OpDefinition("TensorListReserve", outputs: [("handle", .single)]) { attrs throws(ServingError) in
                 TensorListReserveKernel(elementDType: try attrs.dtype("element_dtype"))

@@ -3,6 +3,13 @@ import Tensors
 /// A compiled operation: attributes are read once when the kernel is built, inputs arrive per run.
 protocol Kernel: Sendable {
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor]
+    /// Whether running the step matters even when nothing reads its outputs (assertions, and control
+    /// flow around them); such steps are kept in plans.
+    var hasEffects: Bool { get }
+}
+
+extension Kernel {
+    var hasEffects: Bool { false }
 }
 
 /// The largest tensor a kernel may allocate (bytes); larger requests are rejected instead of crashing.

@@ -6,6 +6,8 @@ struct IfKernel: Kernel {
     let thenBranch: FunctionPlan
     let elseBranch: FunctionPlan
 
+    var hasEffects: Bool { thenBranch.plan.hasEffects || elseBranch.plan.hasEffects }
+
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
         guard let condition = inputs.first else { throw .invalidArgument("\(op) needs a condition input") }
         let arguments = Array(inputs.dropFirst())

@@ -6,6 +6,8 @@ struct WhileKernel: Kernel {
     let op: String
     let cond: FunctionPlan
     let body: FunctionPlan
+
+    var hasEffects: Bool { cond.plan.hasEffects || body.plan.hasEffects }
     let maximumIterations: Int
 
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
