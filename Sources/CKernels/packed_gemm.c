@@ -201,6 +201,43 @@ static void kernel_6x16(int segments, int length, const float *const *rows_of_a,
     store_partial(tile, c, ldc, rows, cols, bias, residual, activation);
 }
 
+/* Two to four rows: the 6×16 kernel with fewer accumulators, so short panels (small batches) do not
+   pay for six rows. Rows past `rows` repeat row 0 and are not stored. */
+__attribute__((target("avx2,fma")))
+static void kernel_4x16(int segments, int length, const float *const *rows_of_a, const float *b, float *c, int ldc,
+                        int rows, int cols, const float *bias, const float *residual, int activation) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    for (int s = 0; s < segments; s++) {
+        const float *r0 = rows_of_a[s * MR], *r1 = rows_of_a[s * MR + 1];
+        const float *r2 = rows_of_a[s * MR + 2], *r3 = rows_of_a[s * MR + 3];
+        for (int q = 0; q < length; q++) {
+            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+            __m256 a0 = _mm256_broadcast_ss(r0 + q);
+            c00 = _mm256_fmadd_ps(a0, b0, c00);
+            c01 = _mm256_fmadd_ps(a0, b1, c01);
+            __m256 a1 = _mm256_broadcast_ss(r1 + q);
+            c10 = _mm256_fmadd_ps(a1, b0, c10);
+            c11 = _mm256_fmadd_ps(a1, b1, c11);
+            __m256 a2 = _mm256_broadcast_ss(r2 + q);
+            c20 = _mm256_fmadd_ps(a2, b0, c20);
+            c21 = _mm256_fmadd_ps(a2, b1, c21);
+            __m256 a3 = _mm256_broadcast_ss(r3 + q);
+            c30 = _mm256_fmadd_ps(a3, b0, c30);
+            c31 = _mm256_fmadd_ps(a3, b1, c31);
+            b += NR;
+        }
+    }
+    float tile[MR][NR] __attribute__((aligned(32)));
+    _mm256_store_ps(tile[0], c00); _mm256_store_ps(tile[0] + 8, c01);
+    _mm256_store_ps(tile[1], c10); _mm256_store_ps(tile[1] + 8, c11);
+    _mm256_store_ps(tile[2], c20); _mm256_store_ps(tile[2] + 8, c21);
+    _mm256_store_ps(tile[3], c30); _mm256_store_ps(tile[3] + 8, c31);
+    store_partial(tile, c, ldc, rows, cols, bias, residual, activation);
+}
+
 /* One row: a streamed matrix-vector product with independent accumulators. */
 __attribute__((target("avx2,fma")))
 static void kernel_1x16(int segments, int length, const float *const *rows_of_a, const float *b, float *c, int ldc,
@@ -255,6 +292,8 @@ static void multiply_rows(int segments, int length, const float *const *rows_of_
         const float *panel_residual = residual ? residual + j * NR : NULL;
         if (rows == 1) {
             kernel_1x16(segments, length, rows_of_a, panel, c + j * NR, n, cols, panel_bias, panel_residual, activation);
+        } else if (rows <= 4) {
+            kernel_4x16(segments, length, rows_of_a, panel, c + j * NR, n, rows, cols, panel_bias, panel_residual, activation);
         } else {
             kernel_6x16(segments, length, rows_of_a, panel, c + j * NR, n, rows, cols, panel_bias, panel_residual, activation);
         }

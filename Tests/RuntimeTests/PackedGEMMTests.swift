@@ -72,7 +72,7 @@ import Testing
         #expect(close(plain.scalars(as: Float.self), unscaled.values))
     }
 
-    @Test(arguments: [(1, 5, 3), (4, 784, 37), (6, 16, 16), (13, 300, 40), (64, 9, 1)])
+    @Test(arguments: [(1, 5, 3), (2, 40, 17), (4, 784, 37), (6, 16, 16), (8, 64, 256), (13, 300, 40), (64, 9, 1)])
     func packedMatMulMatchesOpenBLAS(_ setup: (Int, Int, Int)) throws {
         let (m, k, n) = setup
         var seed = UInt64(m * 1000 + k + n)
