@@ -51,7 +51,7 @@ struct GatherKernel: Kernel {
             return [Tensor(strings: output, shape: outputShape)]
         }
         guard params.dtype.isFixedSize else { throw .unimplemented("GatherV2 does not support \(params.dtype)") }
-        let (result, buffer) = try Tensor.allocate(params.dtype, outputShape)
+        let (result, buffer) = try Tensor.allocateUninitialized(params.dtype, outputShape)
         let byteSize = params.dtype.byteSize
         var offset = 0
         for b in 0..<batchCount {

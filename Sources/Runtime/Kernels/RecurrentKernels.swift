@@ -246,7 +246,7 @@ struct RecurrentLoopKernel: Kernel {
         var cellTensor: Tensor?
         var cellState: UnsafeMutablePointer<Float>?
         if let initialCell = prepared.initialCell {
-            let (tensor, buffer) = try Tensor.allocate(.float32, [batch, units])
+            let (tensor, buffer) = try Tensor.allocateUninitialized(.float32, [batch, units])
             Self.floats(buffer).update(from: Self.floats(initialCell), count: batch * units)
             cellTensor = tensor
             cellState = Self.floats(buffer)
@@ -264,12 +264,12 @@ struct RecurrentLoopKernel: Kernel {
                 let stepProjection = projection + offset * batch * width
                 let next: UnsafeMutablePointer<Float>
                 if case .time = layout.outputPosition {
-                    let (tensor, buffer) = try Tensor.allocate(.float32, [batch, units])
+                    let (tensor, buffer) = try Tensor.allocateUninitialized(.float32, [batch, units])
                     outputList.elements[prepared.startTime + time] = tensor
                     hiddenTensor = tensor
                     next = Self.floats(buffer)
                 } else if time == prepared.iterations - 1 {
-                    let (tensor, buffer) = try Tensor.allocate(.float32, [batch, units])
+                    let (tensor, buffer) = try Tensor.allocateUninitialized(.float32, [batch, units])
                     hiddenTensor = tensor
                     next = Self.floats(buffer)
                 } else {
