@@ -25,19 +25,20 @@ func broadcastOffsets(_ shape: Shape, to output: Shape) -> [Int]? {
     return offsets
 }
 
-/// Applies `f` to broadcast pairs of elements, producing `outputType` elements.
-func broadcastMap<T, R: TensorScalar>(
-    _ a: Tensor, _ b: Tensor, read x: [T], _ y: [T], _ f: (T, T) -> R
-) throws(ServingError) -> Tensor {
+/// Applies `f` to broadcast pairs of elements, producing `R` elements. The operands are read where they
+/// are (tensor storage or string arrays), not copied.
+func broadcastMap<C: RandomAccessCollection, R: TensorScalar>(
+    _ a: Tensor, _ b: Tensor, read x: C, _ y: C, _ f: (C.Element, C.Element) -> R
+) throws(ServingError) -> Tensor where C.Index == Int {
     let shape = a.shape == b.shape ? a.shape : try broadcastShape(a.shape, b.shape)
-    let (result, _) = try Tensor.allocate(R.dtype, shape)
+    let (result, _) = try Tensor.allocateUninitialized(R.dtype, shape)
     let out = result.mutableElements(R.self)
     guard x.count == a.elementCount, y.count == b.elementCount else {
         throw .invalidArgument("operand data does not match its shape")
     }
     let aOffsets = broadcastOffsets(a.shape, to: shape), bOffsets = broadcastOffsets(b.shape, to: shape)
     for i in 0..<out.count {
-        out[i] = f(x[aOffsets?[i] ?? i], y[bOffsets?[i] ?? i])
+        out[i] = f(x[x.startIndex + (aOffsets?[i] ?? i)], y[y.startIndex + (bOffsets?[i] ?? i)])
     }
     return result
 }
@@ -82,7 +83,7 @@ struct OrderingKernel<Function: ComparisonFunction>: Kernel {
     }
 
     private func compare<T: TensorScalar & Comparable>(_ a: Tensor, _ b: Tensor, _: T.Type) throws(ServingError) -> Tensor {
-        try broadcastMap(a, b, read: Array(a.elements(T.self)), Array(b.elements(T.self))) { Function.holds($0, $1) }
+        try broadcastMap(a, b, read: a.elements(T.self), b.elements(T.self)) { Function.holds($0, $1) }
     }
 }
 
@@ -115,6 +116,6 @@ struct EqualityKernel: Kernel {
 
     private func compare<T: TensorScalar & Equatable>(_ a: Tensor, _ b: Tensor, _: T.Type) throws(ServingError) -> Tensor {
         let negated = negated
-        return try broadcastMap(a, b, read: Array(a.elements(T.self)), Array(b.elements(T.self))) { ($0 == $1) != negated }
+        return try broadcastMap(a, b, read: a.elements(T.self), b.elements(T.self)) { ($0 == $1) != negated }
     }
 }

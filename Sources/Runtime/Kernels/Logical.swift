@@ -10,7 +10,7 @@ struct LogicalBinaryKernel: Kernel {
         let a = inputs[0], b = inputs[1]
         guard a.dtype == .bool, b.dtype == .bool else { throw .invalidArgument("\(op) needs bool operands") }
         let isAnd = isAnd
-        return [try broadcastMap(a, b, read: Array(a.elements(Bool.self)), Array(b.elements(Bool.self))) {
+        return [try broadcastMap(a, b, read: a.elements(Bool.self), b.elements(Bool.self)) {
             isAnd ? ($0 && $1) : ($0 || $1)
         }]
     }
