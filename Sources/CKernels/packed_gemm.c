@@ -145,97 +145,54 @@ static inline __m256 finish_vector(__m256 value, const float *bias, const float 
                                                 added ? added + 8 : NULL, activation));           \
     } while (0)
 
-/* c[rows×cols] = activation(a × b-panel + bias + residual). Row i of a is `segments` runs of `length` contiguous
-   values starting at rows[s*MR + i]; b holds segments × length rows of NR values. */
-__attribute__((target("avx2,fma")))
-static void kernel_6x16(int segments, int length, const float *const *rows_of_a, const float *b, float *c, int ldc,
-                        int rows, int cols, const float *bias, const float *residual, int activation) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+/* c[rows×cols] = activation(a × b-panel + bias + residual) with ROWS accumulator rows (a compile-time
+   constant at each use, so the loops unroll and the accumulators stay in registers). Row i of a is
+   `segments` runs of `length` contiguous values starting at rows_of_a[s*MR + i]; b holds
+   segments × length rows of NR values. Rows past `rows` are computed from whatever a holds there and
+   not stored. */
+__attribute__((target("avx2,fma"), always_inline))
+static inline void kernel_rows(const int ROWS, int segments, int length, const float *const *rows_of_a, const float *b,
+                               float *c, int ldc, int rows, int cols, const float *bias, const float *residual,
+                               int activation) {
+    __m256 low[MR], high[MR];
+    for (int i = 0; i < ROWS; i++) low[i] = high[i] = _mm256_setzero_ps();
     for (int s = 0; s < segments; s++) {
-        const float *r0 = rows_of_a[s * MR], *r1 = rows_of_a[s * MR + 1], *r2 = rows_of_a[s * MR + 2];
-        const float *r3 = rows_of_a[s * MR + 3], *r4 = rows_of_a[s * MR + 4], *r5 = rows_of_a[s * MR + 5];
+        const float *a[MR];
+        for (int i = 0; i < ROWS; i++) a[i] = rows_of_a[s * MR + i];
         for (int q = 0; q < length; q++) {
             __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-            __m256 a0 = _mm256_broadcast_ss(r0 + q);
-            c00 = _mm256_fmadd_ps(a0, b0, c00);
-            c01 = _mm256_fmadd_ps(a0, b1, c01);
-            __m256 a1 = _mm256_broadcast_ss(r1 + q);
-            c10 = _mm256_fmadd_ps(a1, b0, c10);
-            c11 = _mm256_fmadd_ps(a1, b1, c11);
-            __m256 a2 = _mm256_broadcast_ss(r2 + q);
-            c20 = _mm256_fmadd_ps(a2, b0, c20);
-            c21 = _mm256_fmadd_ps(a2, b1, c21);
-            __m256 a3 = _mm256_broadcast_ss(r3 + q);
-            c30 = _mm256_fmadd_ps(a3, b0, c30);
-            c31 = _mm256_fmadd_ps(a3, b1, c31);
-            __m256 a4 = _mm256_broadcast_ss(r4 + q);
-            c40 = _mm256_fmadd_ps(a4, b0, c40);
-            c41 = _mm256_fmadd_ps(a4, b1, c41);
-            __m256 a5 = _mm256_broadcast_ss(r5 + q);
-            c50 = _mm256_fmadd_ps(a5, b0, c50);
-            c51 = _mm256_fmadd_ps(a5, b1, c51);
+            for (int i = 0; i < ROWS; i++) {
+                __m256 value = _mm256_broadcast_ss(a[i] + q);
+                low[i] = _mm256_fmadd_ps(value, b0, low[i]);
+                high[i] = _mm256_fmadd_ps(value, b1, high[i]);
+            }
             b += NR;
         }
     }
-    if (rows == MR && cols == NR) {
-        PG_STORE_ROW(0, c00, c01);
-        PG_STORE_ROW(1, c10, c11);
-        PG_STORE_ROW(2, c20, c21);
-        PG_STORE_ROW(3, c30, c31);
-        PG_STORE_ROW(4, c40, c41);
-        PG_STORE_ROW(5, c50, c51);
+    if (rows == ROWS && cols == NR) {
+        for (int i = 0; i < ROWS; i++) PG_STORE_ROW(i, low[i], high[i]);
         return;
     }
     float tile[MR][NR] __attribute__((aligned(32)));
-    _mm256_store_ps(tile[0], c00); _mm256_store_ps(tile[0] + 8, c01);
-    _mm256_store_ps(tile[1], c10); _mm256_store_ps(tile[1] + 8, c11);
-    _mm256_store_ps(tile[2], c20); _mm256_store_ps(tile[2] + 8, c21);
-    _mm256_store_ps(tile[3], c30); _mm256_store_ps(tile[3] + 8, c31);
-    _mm256_store_ps(tile[4], c40); _mm256_store_ps(tile[4] + 8, c41);
-    _mm256_store_ps(tile[5], c50); _mm256_store_ps(tile[5] + 8, c51);
+    for (int i = 0; i < ROWS; i++) {
+        _mm256_store_ps(tile[i], low[i]);
+        _mm256_store_ps(tile[i] + 8, high[i]);
+    }
     store_partial(tile, c, ldc, rows, cols, bias, residual, activation);
 }
 
-/* Two to four rows: the 6×16 kernel with fewer accumulators, so short panels (small batches) do not
-   pay for six rows. Rows past `rows` repeat row 0 and are not stored. */
+/* Five or six rows. */
+__attribute__((target("avx2,fma")))
+static void kernel_6x16(int segments, int length, const float *const *rows_of_a, const float *b, float *c, int ldc,
+                        int rows, int cols, const float *bias, const float *residual, int activation) {
+    kernel_rows(MR, segments, length, rows_of_a, b, c, ldc, rows, cols, bias, residual, activation);
+}
+
+/* Two to four rows, so short panels (small batches, the last rows of a batch) do not pay for six. */
 __attribute__((target("avx2,fma")))
 static void kernel_4x16(int segments, int length, const float *const *rows_of_a, const float *b, float *c, int ldc,
                         int rows, int cols, const float *bias, const float *residual, int activation) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    for (int s = 0; s < segments; s++) {
-        const float *r0 = rows_of_a[s * MR], *r1 = rows_of_a[s * MR + 1];
-        const float *r2 = rows_of_a[s * MR + 2], *r3 = rows_of_a[s * MR + 3];
-        for (int q = 0; q < length; q++) {
-            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-            __m256 a0 = _mm256_broadcast_ss(r0 + q);
-            c00 = _mm256_fmadd_ps(a0, b0, c00);
-            c01 = _mm256_fmadd_ps(a0, b1, c01);
-            __m256 a1 = _mm256_broadcast_ss(r1 + q);
-            c10 = _mm256_fmadd_ps(a1, b0, c10);
-            c11 = _mm256_fmadd_ps(a1, b1, c11);
-            __m256 a2 = _mm256_broadcast_ss(r2 + q);
-            c20 = _mm256_fmadd_ps(a2, b0, c20);
-            c21 = _mm256_fmadd_ps(a2, b1, c21);
-            __m256 a3 = _mm256_broadcast_ss(r3 + q);
-            c30 = _mm256_fmadd_ps(a3, b0, c30);
-            c31 = _mm256_fmadd_ps(a3, b1, c31);
-            b += NR;
-        }
-    }
-    float tile[MR][NR] __attribute__((aligned(32)));
-    _mm256_store_ps(tile[0], c00); _mm256_store_ps(tile[0] + 8, c01);
-    _mm256_store_ps(tile[1], c10); _mm256_store_ps(tile[1] + 8, c11);
-    _mm256_store_ps(tile[2], c20); _mm256_store_ps(tile[2] + 8, c21);
-    _mm256_store_ps(tile[3], c30); _mm256_store_ps(tile[3] + 8, c31);
-    store_partial(tile, c, ldc, rows, cols, bias, residual, activation);
+    kernel_rows(4, segments, length, rows_of_a, b, c, ldc, rows, cols, bias, residual, activation);
 }
 
 /* One row: a streamed matrix-vector product with independent accumulators. */
