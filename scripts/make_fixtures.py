@@ -504,6 +504,16 @@ def make_lstm_masked_keras3(out):
     return keras3_export(keras.Model(x, y), out, token_feeds("lstm_masked", "tokens", 6, 15))
 
 
+def make_embedding_rnn_keras3(out):
+    keras_start()
+    x = keras.Input((7,), dtype="int32", name="tokens")
+    e = L.Embedding(25, 4)(x)                               # no mask: the recurrent input is a table lookup
+    seq = L.LSTM(6, return_sequences=True)(e)
+    last = L.GRU(5)(L.Embedding(25, 3)(x))
+    y = L.Concatenate()([L.Flatten()(L.Dense(2)(seq)), L.Dense(3)(last)])
+    return keras3_export(keras.Model(x, y), out, token_feeds("embedding_rnn", "tokens", 7, 25, pad=False))
+
+
 def make_lstm_tf_keras(out):
     tk = tf_keras_module()
     model = tk.Sequential([
@@ -894,6 +904,7 @@ FIXTURES = [
     ("bidirectional_lstm_keras3", make_rnn("bidirectional")),
     ("lstm_masked_keras3", make_lstm_masked_keras3),
     ("lstm_tf_keras", make_lstm_tf_keras),
+    ("embedding_rnn_keras3", make_embedding_rnn_keras3),
     ("attention_keras3", make_attention_keras3),
     ("normalization_keras3", make_normalization_keras3),
     ("hashing_keras3", make_hashing_keras3),

@@ -78,11 +78,11 @@ INLINE void lstm_lanes(const float *x, const float *r, const float *bias, size_t
     store(h, new_hidden);
 }
 
-INLINE void lstm_rows(int rows, int units, const float *input, const float *recurrent, const float *bias,
+INLINE void lstm_rows(int rows, int units, const float *const *input_rows, const float *recurrent, const float *bias,
                       float *cell, float *hidden) {
     size_t stride = (size_t)units, width = 4 * stride;
     for (int row = 0; row < rows; row++) {
-        const float *x = input + row * width, *r = recurrent + row * width;
+        const float *x = input_rows[row], *r = recurrent + row * width;
         float *c = cell + row * stride, *h = hidden + row * stride;
         int j = 0;
         for (; j + 8 <= units; j += 8) lstm_lanes(x + j, r + j, bias + j, stride, c + j, h + j);
@@ -113,11 +113,11 @@ INLINE void gru_lanes(const float *x, const float *x_bias, const float *r, const
     store(h, update * load(before) + (1.0f - update) * candidate);
 }
 
-INLINE void gru_rows(int rows, int units, const float *input, const float *input_bias, const float *recurrent,
-                     const float *recurrent_bias, const float *previous, float *hidden) {
+INLINE void gru_rows(int rows, int units, const float *const *input_rows, const float *input_bias,
+                     const float *recurrent, const float *recurrent_bias, const float *previous, float *hidden) {
     size_t stride = (size_t)units, width = 3 * stride;
     for (int row = 0; row < rows; row++) {
-        const float *x = input + row * width, *r = recurrent + row * width;
+        const float *x = input_rows[row], *r = recurrent + row * width;
         const float *before = previous + row * stride;
         float *h = hidden + row * stride;
         int j = 0;
@@ -167,15 +167,15 @@ __attribute__((constructor)) static void detect_avx2_fma(void) {
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
-AVX2 static void lstm_rows_avx2(int rows, int units, const float *input, const float *recurrent, const float *bias,
-                                float *cell, float *hidden) {
-    lstm_rows(rows, units, input, recurrent, bias, cell, hidden);
+AVX2 static void lstm_rows_avx2(int rows, int units, const float *const *input_rows, const float *recurrent,
+                                const float *bias, float *cell, float *hidden) {
+    lstm_rows(rows, units, input_rows, recurrent, bias, cell, hidden);
 }
 
-AVX2 static void gru_rows_avx2(int rows, int units, const float *input, const float *input_bias,
+AVX2 static void gru_rows_avx2(int rows, int units, const float *const *input_rows, const float *input_bias,
                                const float *recurrent, const float *recurrent_bias, const float *previous,
                                float *hidden) {
-    gru_rows(rows, units, input, input_bias, recurrent, recurrent_bias, previous, hidden);
+    gru_rows(rows, units, input_rows, input_bias, recurrent, recurrent_bias, previous, hidden);
 }
 
 AVX2 static void sigmoid_avx2(int count, const float *x, float *y) { sigmoid_values(count, x, y); }
@@ -183,26 +183,26 @@ AVX2 static void sigmoid_avx2(int count, const float *x, float *y) { sigmoid_val
 AVX2 static void tanh_avx2(int count, const float *x, float *y) { tanh_values(count, x, y); }
 #endif
 
-void rc_lstm_rows(int rows, int units, const float *input, const float *recurrent, const float *bias, float *cell,
-                  float *hidden) {
+void rc_lstm_rows(int rows, int units, const float *const *input_rows, const float *recurrent, const float *bias,
+                  float *cell, float *hidden) {
 #if defined(__x86_64__)
     if (has_avx2_fma) {
-        lstm_rows_avx2(rows, units, input, recurrent, bias, cell, hidden);
+        lstm_rows_avx2(rows, units, input_rows, recurrent, bias, cell, hidden);
         return;
     }
 #endif
-    lstm_rows(rows, units, input, recurrent, bias, cell, hidden);
+    lstm_rows(rows, units, input_rows, recurrent, bias, cell, hidden);
 }
 
-void rc_gru_rows(int rows, int units, const float *input, const float *input_bias, const float *recurrent,
-                 const float *recurrent_bias, const float *previous, float *hidden) {
+void rc_gru_rows(int rows, int units, const float *const *input_rows, const float *input_bias,
+                 const float *recurrent, const float *recurrent_bias, const float *previous, float *hidden) {
 #if defined(__x86_64__)
     if (has_avx2_fma) {
-        gru_rows_avx2(rows, units, input, input_bias, recurrent, recurrent_bias, previous, hidden);
+        gru_rows_avx2(rows, units, input_rows, input_bias, recurrent, recurrent_bias, previous, hidden);
         return;
     }
 #endif
-    gru_rows(rows, units, input, input_bias, recurrent, recurrent_bias, previous, hidden);
+    gru_rows(rows, units, input_rows, input_bias, recurrent, recurrent_bias, previous, hidden);
 }
 
 void rc_sigmoid(int count, const float *x, float *y) {

@@ -7,7 +7,7 @@ import Testing
 /// run-time assertions (Assert, Assert guarded by If, CheckNumerics).
 @Suite struct ControlFlowParityTests {
     static let fixtures = ["lstm_keras3", "gru_keras3", "simple_rnn_keras3", "bidirectional_lstm_keras3",
-                           "lstm_masked_keras3", "lstm_tf_keras", "assert_tf_module"]
+                           "lstm_masked_keras3", "lstm_tf_keras", "embedding_rnn_keras3", "assert_tf_module"]
 
     @Test(arguments: fixtures)
     func matchesTensorFlow(_ name: String) throws {

@@ -78,7 +78,7 @@ import Testing
         }
         let layout = kernel.layout, units = kernel.weights.units
         var inputs: [Tensor] = []
-        for (index, slot) in step.inputs.enumerated() {
+        for (index, slot) in step.inputs.prefix(kernel.layout.variableCount).enumerated() {
             if let constant = plan.template[slot] {
                 inputs.append(constant)
             } else if index == layout.inputSequence {
@@ -179,6 +179,63 @@ import Testing
         short[kernel.layout.inputSequence] = list.tensor
         #expect(kernel.prepare(short) == nil)
         #expect(throws: ServingError.self) { _ = try kernel.run(short) }
+    }
+
+    @Test func loopsOverAnEmbeddingLookUpProjectedRows() throws {
+        let plan = try Self.plan("embedding_rnn_keras3")
+        let fused = Self.loops(plan).fused
+        #expect(fused.map { "\($0.1.cell)" }.sorted() == ["gru", "lstm"])
+        for (step, kernel) in fused {
+            let embedding = try #require(kernel.embedding, "\(step.location)")
+            #expect(embedding.vocabulary == 25)
+            #expect(step.inputs.count == kernel.layout.variableCount + 1)
+        }
+        for (fixture, _) in [("lstm_keras3", 0), ("lstm_masked_keras3", 0)] {
+            #expect(Self.loops(try Self.plan(fixture)).fused.allSatisfy { $0.1.embedding == nil }, "\(fixture)")
+        }
+    }
+
+    /// The lookup path against the projecting path on the same sequence: the loop inputs are built from
+    /// the embedding the way the plan builds them, then run with and without the token ids.
+    @Test func projectedRowsMatchProjectingTheGatheredSequence() throws {
+        let plan = try Self.plan("embedding_rnn_keras3")
+        for (number, (step, kernel)) in Self.loops(plan).fused.enumerated() {
+            let embedding = try #require(kernel.embedding)
+            let inputSize = kernel.weights.inputSize
+            let table = try #require(plan.steps.lazy.compactMap { candidate -> Tensor? in
+                guard candidate.kernel is GatherKernel, let table = plan.template[candidate.inputs[0]],
+                      table.shape == [embedding.vocabulary, inputSize] else { return nil }
+                return table
+            }.first).scalars(as: Float.self)
+            for (batch, length) in [(1, 7), (3, 7), (8, 30)] {
+                var generator = SeededGenerator(seed: UInt64(number * 10 + batch))
+                let tokens = (0..<(batch * length)).map { _ in Int32.random(in: 0..<25, using: &generator) }
+                var inputs = try Self.loopInputs(step, kernel, plan: plan, batch: batch, sequenceLength: length,
+                                                 seed: UInt64(batch))
+                let elements = (0..<length).map { time -> Tensor? in
+                    let rows = (0..<batch).flatMap { row -> ArraySlice<Float> in
+                        let token = Int(tokens[row * length + time])
+                        return table[(token * inputSize)..<((token + 1) * inputSize)]
+                    }
+                    return Tensor(Array(rows), shape: [batch, inputSize])
+                }
+                inputs[kernel.layout.inputSequence] = TensorList(
+                    elementDType: .float32, elementShape: [-1, inputSize], elements: elements).tensor
+                let ids = Tensor(tokens, shape: [batch, length])
+                let prepared = try #require(kernel.prepare(inputs))
+                #expect(kernel.tokens(ids, prepared) == tokens.map(Int.init))
+                #expect(kernel.tokens(Tensor(tokens.map(Int64.init), shape: [batch, length]), prepared) != nil)
+                let looked = try kernel.run(inputs + [ids])
+                try Self.expectClose(looked, try kernel.run(inputs), "loop \(number) batch \(batch)")
+                try Self.expectClose(looked, try kernel.loop.run(inputs), "loop \(number) batch \(batch) vs While")
+                var outOfRange = tokens
+                outOfRange[0] = 25
+                try Self.expectClose(try kernel.run(inputs + [Tensor(outOfRange, shape: [batch, length])]),
+                                     try kernel.run(inputs), "ids out of range project the sequence")
+                try Self.expectClose(try kernel.run(inputs + [Tensor(tokens, shape: [batch * length])]),
+                                     try kernel.run(inputs), "ids of another shape project the sequence")
+            }
+        }
     }
 
     @Test func cellActivationsStayCloseToTheExactFunctions() {

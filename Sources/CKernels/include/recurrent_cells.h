@@ -7,16 +7,18 @@
 
 /// One LSTM timestep for `rows` batch rows, gate columns ordered input, forget, candidate, output:
 /// with `z = (input + recurrent) + bias`, `c' = σ(z_f)·c + σ(z_i)·tanh(z_c)` and `h' = σ(z_o)·tanh(c')`.
-/// `input` and `recurrent` have row stride 4·units; `cell` (updated in place) and `hidden` units.
-void rc_lstm_rows(int rows, int units, const float *input, const float *recurrent, const float *bias, float *cell,
-                  float *hidden);
+/// `input_rows[r]` points at row r's input projection (4·units floats); `recurrent` has row stride
+/// 4·units, `cell` (updated in place) and `hidden` units.
+void rc_lstm_rows(int rows, int units, const float *const *input_rows, const float *recurrent, const float *bias,
+                  float *cell, float *hidden);
 
 /// One GRU timestep (reset gate applied after the recurrent bias) for `rows` batch rows, gate columns
 /// ordered update, reset, candidate: with `x = input + input_bias`, `r = recurrent + recurrent_bias`,
 /// `z = σ(x_z + r_z)`, `g = σ(x_r + r_r)`, `h' = z·h + (1 − z)·tanh(x_c + g·r_c)`.
-/// `input` and `recurrent` have row stride 3·units; `previous` and `hidden` (distinct) units.
-void rc_gru_rows(int rows, int units, const float *input, const float *input_bias, const float *recurrent,
-                 const float *recurrent_bias, const float *previous, float *hidden);
+/// `input_rows[r]` points at row r's input projection (3·units floats); `recurrent` has row stride
+/// 3·units, `previous` and `hidden` (distinct) units.
+void rc_gru_rows(int rows, int units, const float *const *input_rows, const float *input_bias,
+                 const float *recurrent, const float *recurrent_bias, const float *previous, float *hidden);
 
 /// y = sigmoid(x) for `count` values.
 void rc_sigmoid(int count, const float *x, float *y);

@@ -9,15 +9,51 @@ import Tensors
 /// conjunction of two such comparisons. The match is structural and exact: every step of the body and
 /// of the cond must belong to the pattern and every other loop variable must pass through unchanged,
 /// so a masked layer (Select/Tile steps), other activations or extra loop outputs keep the While loop.
+///
+/// When the loop's input sequence is an embedding lookup of a constant table (`TensorListFromTensor(
+/// Transpose(GatherV2(table, tokens, axis 0), [1, 0, 2]))`), the table is multiplied by the input kernel
+/// once (`ProjectedEmbedding`) and the fused step also reads the tokens.
 enum RecurrentFusion {
-    static func fuse(_ steps: [PlanStep]) -> [PlanStep] {
-        steps.map { step in
-            guard let loop = step.kernel as? WhileKernel, step.inputs.count == step.outputs.count,
-                  let kernel = recognise(loop, variableCount: step.inputs.count)
-            else { return step }
-            return PlanStep(kernel: kernel, inputs: step.inputs, outputs: step.outputs, releases: step.releases,
-                            location: "\(step.location) as a fused \(kernel.cell) loop")
+    static func fuse(_ steps: [PlanStep], constants: [Int: Tensor] = [:]) -> [PlanStep] {
+        var producers: [Int: Int] = [:]
+        for (index, step) in steps.enumerated() {
+            for slot in step.outputs { producers[slot] = index }
         }
+        return steps.map { step in
+            guard let loop = step.kernel as? WhileKernel, step.inputs.count == step.outputs.count,
+                  var kernel = recognise(loop, variableCount: step.inputs.count)
+            else { return step }
+            var inputs = step.inputs
+            var location = "\(step.location) as a fused \(kernel.cell) loop"
+            if let (table, tokens) = embeddingLookup(step.inputs[kernel.layout.inputSequence], steps, producers, constants),
+               let embedding = ProjectedEmbedding(embedding: table, weights: kernel.weights) {
+                kernel.embedding = embedding
+                inputs.append(tokens)
+                location += " over a projected embedding"
+            }
+            return PlanStep(kernel: kernel, inputs: inputs, outputs: step.outputs, releases: step.releases,
+                            location: location)
+        }
+    }
+
+    /// The constant table and the token slot of `TensorListFromTensor(Transpose(GatherV2(table, tokens,
+    /// axis 0), [1, 0, 2]))` writing `list`, as Keras builds the input of a recurrent layer after an Embedding.
+    private static func embeddingLookup(
+        _ list: Int, _ steps: [PlanStep], _ producers: [Int: Int], _ constants: [Int: Tensor]
+    ) -> (table: Tensor, tokens: Int)? {
+        func producer<K: Kernel>(_ slot: Int, _ type: K.Type) -> (PlanStep, K)? {
+            guard let index = producers[slot], let kernel = steps[index].kernel as? K else { return nil }
+            return (steps[index], kernel)
+        }
+        func integers(_ slot: Int) -> [Int]? { constants[slot].flatMap { try? $0.integerValues() } }
+        guard let (fromTensor, _) = producer(list, TensorListFromTensorKernel.self), fromTensor.inputs.count == 2,
+              let (transpose, _) = producer(fromTensor.inputs[0], TransposeKernel.self), transpose.inputs.count == 2,
+              integers(transpose.inputs[1]) == [1, 0, 2],
+              let (gather, kernel) = producer(transpose.inputs[0], GatherKernel.self), kernel.batchDims == 0,
+              gather.inputs.count == 3, integers(gather.inputs[2]) == [0], let table = constants[gather.inputs[0]],
+              table.shape.rank == 2, constants[gather.inputs[1]] == nil
+        else { return nil }
+        return (table, gather.inputs[1])
     }
 
     static func recognise(_ loop: WhileKernel, variableCount: Int) -> RecurrentLoopKernel? {

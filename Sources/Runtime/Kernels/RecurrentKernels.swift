@@ -116,26 +116,58 @@ enum RecurrentCell: Sendable {
     case gru
 }
 
+/// An embedding table already multiplied by a cell's input kernel: when a loop's input sequence is
+/// `Transpose(GatherV2(table, tokens), [1, 0, 2])`, row `t` of this table is the input projection of
+/// every step whose input is row `t` of the embedding, so a timestep looks its projection up instead of
+/// multiplying. Built at load time only while the product stays within `maximumBytes`.
+struct ProjectedEmbedding: Sendable {
+    let vocabulary: Int
+    /// [vocabulary, gateWidth]
+    let table: TensorBuffer
+
+    static let maximumBytes = 64 << 20
+
+    /// nil when `embedding` is not a float32 [vocabulary, inputSize] matrix or the product is too large.
+    init?(embedding: Tensor, weights: CellWeights) {
+        guard embedding.dtype == .float32, embedding.shape.rank == 2, embedding.shape[1] == weights.inputSize,
+              embedding.shape[0] > 0, embedding.shape[0] * weights.gateWidth * 4 <= Self.maximumBytes,
+              let source = embedding.buffer, source.byteCount >= embedding.elementCount * 4,
+              let (_, product) = try? Tensor.allocateUninitialized(.float32, [embedding.shape[0], weights.gateWidth]),
+              (try? weights.kernel.multiply(source.baseAddress.assumingMemoryBound(to: Float.self),
+                                            count: embedding.shape[0],
+                                            into: product.baseAddress.assumingMemoryBound(to: Float.self))) != nil
+        else { return nil }
+        vocabulary = embedding.shape[0]
+        table = product
+    }
+}
+
 /// A While loop recognised as a recurrent layer (see `RecurrentFusion`), run as one step: the input
 /// projection of every timestep in one GEMM, then per timestep one GEMM of the hidden state with the
 /// recurrent kernel and one vectorised pass of gate arithmetic (`rc_lstm_rows`, `rc_gru_rows`).
 ///
-/// Inputs and outputs are the loop variables, exactly as for the While step it replaces. Inputs the
-/// fused path does not cover (other dtypes or shapes, unset or out-of-range list elements, more
+/// Inputs and outputs are the loop variables, exactly as for the While step it replaces; with an
+/// `embedding`, one more input follows them: the token ids the input sequence was gathered with
+/// ([batch, sequence length]). Inputs the fused path does not cover (other dtypes or shapes, unset or out-of-range list elements, more
 /// iterations than allowed) run the original loop, so they behave exactly as before.
 struct RecurrentLoopKernel: Kernel {
     let cell: RecurrentCell
     let weights: CellWeights
     let layout: RecurrentLoopLayout
     let loop: WhileKernel
+    var embedding: ProjectedEmbedding? = nil
 
     /// Timesteps whose input projection is computed together are bounded so their buffer stays near
     /// this many floats.
     static let projectionChunkElements = 1 << 21
 
-    func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
-        guard let prepared = prepare(inputs) else { return try loop.run(inputs) }
+    func run(_ arguments: [Tensor]) throws(ServingError) -> [Tensor] {
+        let inputs = arguments.count > layout.variableCount ? Array(arguments.prefix(layout.variableCount)) : arguments
+        guard var prepared = prepare(inputs) else { return try loop.run(inputs) }
         if prepared.iterations == 0 { return inputs }
+        if embedding != nil, arguments.count == layout.variableCount + 1 {
+            prepared.tokens = tokens(arguments[layout.variableCount], prepared)
+        }
         var outputs = inputs
         var outputList = prepared.outputList
         let (hidden, cellState) = try compute(prepared, &outputList)
@@ -153,11 +185,23 @@ struct RecurrentLoopKernel: Kernel {
         let iterations: Int
         let batch: Int
         let startTime: Int
+        let sequenceLength: Int
         let counterStarts: [Int]
         let steps: ArraySlice<Tensor?>
         let outputList: TensorList
         let initialHidden: TensorBuffer
         let initialCell: TensorBuffer?
+        /// Row indices into `embedding.table`, [batch, sequence length]; nil to project the sequence.
+        var tokens: [Int]? = nil
+    }
+
+    /// The token ids as rows of the projected table, or nil when they do not describe the sequence.
+    func tokens(_ ids: Tensor, _ prepared: Prepared) -> [Int]? {
+        guard let embedding, ids.dtype == .int32 || ids.dtype == .int64,
+              ids.shape == [prepared.batch, prepared.sequenceLength], let values = try? ids.integerValues(),
+              values.allSatisfy({ $0 >= 0 && $0 < embedding.vocabulary })
+        else { return nil }
+        return values
     }
 
     /// The run's parameters, or nil when the original loop must run instead.
@@ -217,7 +261,8 @@ struct RecurrentLoopKernel: Kernel {
             }
             guard (try? outputList.mergedShape([batch, weights.units], "TensorListSetItem")) != nil else { return nil }
         }
-        return Prepared(iterations: iterations, batch: batch, startTime: startTime, counterStarts: counterStarts,
+        return Prepared(iterations: iterations, batch: batch, startTime: startTime,
+                        sequenceLength: sequence.elements.count, counterStarts: counterStarts,
                         steps: steps, outputList: outputList, initialHidden: hiddenBuffer, initialCell: initialCell)
     }
 
@@ -232,14 +277,23 @@ struct RecurrentLoopKernel: Kernel {
                          _ outputList: inout TensorList) throws(ServingError) -> (hidden: Tensor, cell: Tensor?) {
         let batch = prepared.batch, units = weights.units, width = weights.gateWidth, inputSize = weights.inputSize
         let perStep = batch * max(width, inputSize)
-        let chunk = max(1, min(prepared.iterations, Self.projectionChunkElements / perStep))
-        let rows = UnsafeMutablePointer<Float>.allocate(capacity: chunk * batch * inputSize)
-        let projection = UnsafeMutablePointer<Float>.allocate(capacity: chunk * batch * width)
+        let lookup: (table: UnsafePointer<Float>, tokens: [Int])?
+        if let embedding, let tokens = prepared.tokens {
+            lookup = (UnsafePointer(Self.floats(embedding.table)), tokens)
+        } else {
+            lookup = nil
+        }
+        let chunk = lookup != nil ? prepared.iterations : max(1, min(prepared.iterations, Self.projectionChunkElements / perStep))
+        let projected = lookup != nil ? 0 : chunk * batch
+        let rows = UnsafeMutablePointer<Float>.allocate(capacity: projected * inputSize)
+        let projection = UnsafeMutablePointer<Float>.allocate(capacity: projected * width)
+        let inputRows = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: batch)
         let recurrent = UnsafeMutablePointer<Float>.allocate(capacity: batch * width)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * batch * units)
         defer {
             rows.deallocate()
             projection.deallocate()
+            inputRows.deallocate()
             recurrent.deallocate()
             scratch.deallocate()
         }
@@ -258,10 +312,18 @@ struct RecurrentLoopKernel: Kernel {
         var step = 0
         while step < prepared.iterations {
             let count = min(chunk, prepared.iterations - step)
-            try projectInputs(prepared, first: step, count: count, rows: rows, projection: projection)
+            if lookup == nil { try projectInputs(prepared, first: step, count: count, rows: rows, projection: projection) }
             for offset in 0..<count {
                 let time = step + offset
-                let stepProjection = projection + offset * batch * width
+                if let lookup {
+                    let column = prepared.startTime + time
+                    for row in 0..<batch {
+                        inputRows[row] = lookup.table + lookup.tokens[row * prepared.sequenceLength + column] * width
+                    }
+                } else {
+                    let stepProjection = projection + offset * batch * width
+                    for row in 0..<batch { inputRows[row] = UnsafePointer(stepProjection + row * width) }
+                }
                 let next: UnsafeMutablePointer<Float>
                 if case .time = layout.outputPosition {
                     let (tensor, buffer) = try Tensor.allocateUninitialized(.float32, [batch, units])
@@ -279,9 +341,9 @@ struct RecurrentLoopKernel: Kernel {
                 switch cell {
                 case .lstm:
                     guard let cellState else { throw .internal("LSTM loop has no carry state") }
-                    rc_lstm_rows(Int32(batch), units32, stepProjection, recurrent, inputBias, cellState, next)
+                    rc_lstm_rows(Int32(batch), units32, inputRows, recurrent, inputBias, cellState, next)
                 case .gru:
-                    rc_gru_rows(Int32(batch), units32, stepProjection, inputBias, recurrent, recurrentBias, hidden, next)
+                    rc_gru_rows(Int32(batch), units32, inputRows, inputBias, recurrent, recurrentBias, hidden, next)
                 }
                 hidden = UnsafePointer(next)
             }
