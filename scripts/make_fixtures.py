@@ -342,6 +342,26 @@ def make_conv2d_keras3(out):
     return keras3_export(keras.Model(x, y), out, float_feeds("conv2d", {"image": (10, 10, 3)}))
 
 
+def make_residual_block_keras3(out):
+    """3x3 stride-1 convolutions with channel counts that are multiples of 8 (the Winograd route), batch
+    normalization after them, a 1x1 shortcut and a residual addition."""
+    keras_start()
+    x = keras.Input((9, 10, 8), name="image")
+    y = L.Conv2D(16, 3, padding="same", use_bias=False)(x)                    # 9x10x16
+    norms = [L.BatchNormalization(), L.BatchNormalization()]
+    y = L.ReLU()(norms[0](y))
+    y = L.Conv2D(16, 3, padding="same")(y)
+    shortcut = L.Conv2D(16, 1, use_bias=False)(x)
+    z = L.ReLU()(L.Add()([norms[1](y), shortcut]))
+    v = L.Conv2D(8, 3, padding="valid", activation="relu")(z)               # 7x8x8
+    model = keras.Model(x, L.Dense(3)(L.Concatenate()([L.GlobalAveragePooling2D()(z), L.Flatten()(v)])))
+    rng = rng_for("residual_block_keras3")
+    for norm in norms:
+        set_batchnorm_stats(norm, rng)
+    perturb(model.trainable_weights, rng)
+    return keras3_export(model, out, float_feeds("residual_block", {"image": (9, 10, 8)}))
+
+
 def make_separable_keras3(out):
     keras_start()
     x = keras.Input((9, 9, 3), name="image")
@@ -904,6 +924,7 @@ FIXTURES = [
     ("bidirectional_lstm_keras3", make_rnn("bidirectional")),
     ("lstm_masked_keras3", make_lstm_masked_keras3),
     ("lstm_tf_keras", make_lstm_tf_keras),
+    ("residual_block_keras3", make_residual_block_keras3),
     ("embedding_rnn_keras3", make_embedding_rnn_keras3),
     ("attention_keras3", make_attention_keras3),
     ("normalization_keras3", make_normalization_keras3),

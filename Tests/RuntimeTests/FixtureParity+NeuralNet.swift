@@ -7,7 +7,7 @@ import Testing
 /// TensorFlow parity for convolution, pooling, normalisation, embedding, attention, merge and dtype fixtures.
 @Suite struct NeuralNetParityTests {
     static let fixtures = [
-        "activations_keras3", "conv1d_keras3", "conv2d_keras3", "separable_conv_keras3", "pooling2d_keras3",
+        "activations_keras3", "conv1d_keras3", "conv2d_keras3", "residual_block_keras3", "separable_conv_keras3", "pooling2d_keras3",
         "batchnorm_keras3", "batchnorm_tf_keras", "layernorm_keras3", "embedding_keras3", "merge_keras3",
         "attention_keras3", "normalization_keras3", "dtypes_tf_module", "float16_tf_module",
     ]

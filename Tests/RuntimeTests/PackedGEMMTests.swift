@@ -16,6 +16,11 @@ import Testing
         a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance * max(1, abs($1)) }
     }
 
+    /// Within 2·10⁻⁶ of `scale` (the largest magnitude among the outputs) plus 10⁻⁵ relative.
+    private func closeAtScale(_ a: [Float], _ b: [Float], scale: Float) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 2e-6 * max(1, scale) + 1e-5 * abs($1) }
+    }
+
     private func conv(strides: Int, dilations: Int, padding: String) throws -> Conv2DKernel {
         let definition = try #require(OpDefTable.definition("Conv2D"))
         let values: [String: NodeAttr] = [
@@ -70,6 +75,61 @@ import Testing
         let unscaled = referenceConvolution(x, xShape, f, fShape, stride: stride, dilation: dilation, same: padding == "SAME",
                                             scale: [Float](repeating: 1, count: 21), shift: [Float](repeating: 0, count: 21), relu: false)
         #expect(close(plain.scalars(as: Float.self), unscaled.values))
+    }
+
+    /// Winograd F(2×2, 3×3) against the direct reference: odd and even sizes (tiles cut at the bottom and
+    /// right edges), SAME and VALID, several tile blocks (the 9×11 batch of 5 has 150 tiles), bias, relu
+    /// and a residual; a 5×5 filter or stride 2 keeps the direct route.
+    @Test(arguments: [((1, 4, 4, 8), 8, "SAME"), ((2, 7, 9, 16), 24, "SAME"), ((5, 9, 11, 8), 16, "VALID"),
+                      ((3, 6, 5, 32), 64, "SAME"), ((1, 3, 3, 8), 8, "VALID"), ((1, 1, 1, 8), 8, "SAME")])
+    func winogradConvolutionMatchesReference(_ setup: ((Int, Int, Int, Int), Int, String)) throws {
+        let (xShape, o, padding) = setup
+        let (n, h, w, c) = xShape
+        var seed: UInt64 = UInt64(n * 1000 + h * 100 + w * 10 + c)
+        let x = random(n * h * w * c, seed: &seed), f = random(9 * c * o, seed: &seed)
+        let shift = random(o, seed: &seed)
+        let kernel = try conv(strides: 1, dilations: 1, padding: padding)
+        let epilogue = GEMMEpilogue(biasValues: shift.map { Double($0) }, activation: .relu)
+        let winograd = FusedConv2DKernel(conv: kernel, filter: Tensor(f, shape: [3, 3, c, o]), epilogue: epilogue)
+        let direct = FusedConv2DKernel(conv: kernel, filter: Tensor(f, shape: [3, 3, c, o]), epilogue: epilogue, winograd: false)
+        guard PackedWeights.isSupported else {
+            #expect(winograd.packed == nil)
+            return
+        }
+        #expect(winograd.packed?.isWinograd == true)
+        #expect(direct.packed?.isWinograd == false)
+        let expected = referenceConvolution(x, xShape, f, (3, 3, c, o), stride: 1, dilation: 1, same: padding == "SAME",
+                                            scale: [Float](repeating: 1, count: o), shift: shift, relu: true)
+        let image = Tensor(x, shape: [n, h, w, c])
+        let result = try winograd.run([image])[0]
+        #expect(result.shape == expected.shape)
+        // Sums of 9·c products: rounding grows with the largest outputs, not with each output.
+        let scale = expected.values.map(abs).max() ?? 1
+        #expect(closeAtScale(result.scalars(as: Float.self), expected.values, scale: scale))
+        #expect(closeAtScale(result.scalars(as: Float.self), try direct.run([image])[0].scalars(as: Float.self), scale: scale))
+
+        let residualKernel = FusedConv2DKernel(conv: kernel, filter: Tensor(f, shape: [3, 3, c, o]), epilogue: epilogue,
+                                               addsResidual: true)
+        let residual = Tensor(random(expected.shape.elementCount, seed: &seed), shape: expected.shape)
+        let withResidual = try residualKernel.run([image, residual])[0].scalars(as: Float.self)
+        let unfused = referenceConvolution(x, xShape, f, (3, 3, c, o), stride: 1, dilation: 1, same: padding == "SAME",
+                                           scale: [Float](repeating: 1, count: o), shift: shift, relu: false).values
+        let summed = zip(unfused, residual.scalars(as: Float.self)).map { max($0 + $1, 0) }
+        #expect(closeAtScale(withResidual, summed, scale: scale))
+    }
+
+    @Test func otherConvolutionsKeepTheDirectRoute() throws {
+        var seed: UInt64 = 3
+        let strided = FusedConv2DKernel(conv: try conv(strides: 2, dilations: 1, padding: "SAME"),
+                                        filter: Tensor(random(9 * 8 * 8, seed: &seed), shape: [3, 3, 8, 8]),
+                                        epilogue: GEMMEpilogue(biasValues: [], activation: .none))
+        let wide = FusedConv2DKernel(conv: try conv(strides: 1, dilations: 1, padding: "SAME"),
+                                     filter: Tensor(random(25 * 8 * 8, seed: &seed), shape: [5, 5, 8, 8]),
+                                     epilogue: GEMMEpilogue(biasValues: [], activation: .none))
+        let narrow = FusedConv2DKernel(conv: try conv(strides: 1, dilations: 1, padding: "SAME"),
+                                       filter: Tensor(random(9 * 3 * 8, seed: &seed), shape: [3, 3, 3, 8]),
+                                       epilogue: GEMMEpilogue(biasValues: [], activation: .none))
+        for kernel in [strided, wide, narrow] { #expect(kernel.packed?.isWinograd != true) }
     }
 
     @Test(arguments: [(1, 5, 3), (2, 40, 17), (4, 784, 37), (6, 16, 16), (8, 64, 256), (13, 300, 40), (64, 9, 1)])

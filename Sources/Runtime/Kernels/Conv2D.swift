@@ -221,7 +221,8 @@ struct PatchGeometry {
 
 /// Conv2D whose filter is a load-time constant (possibly scaled by a folded per-channel multiplier),
 /// with a fused bias/activation epilogue; the step reads the image only. A float32 filter is packed
-/// for the AVX2/FMA kernel when the CPU has one.
+/// for the AVX2/FMA kernel when the CPU has one; a 3×3 filter with strides and dilations 1 and channel
+/// counts that are multiples of 8 is transformed for Winograd's F(2×2, 3×3) instead.
 ///
 /// With `addsResidual` the step reads a second tensor and computes `activation(conv + bias + residual)`,
 /// the end of a residual block, in the same pass.
@@ -232,12 +233,14 @@ struct FusedConv2DKernel: Kernel {
     let addsResidual: Bool
     let packed: PackedWeights?
 
-    init(conv: Conv2DKernel, filter: Tensor, epilogue: GEMMEpilogue, addsResidual: Bool = false) {
+    /// `winograd: false` keeps eligible filters on the direct route.
+    init(conv: Conv2DKernel, filter: Tensor, epilogue: GEMMEpilogue, addsResidual: Bool = false, winograd: Bool = true) {
         self.conv = conv
         self.filter = filter
         self.epilogue = epilogue
         self.addsResidual = addsResidual
-        packed = PackedWeights(filter: filter, epilogue: epilogue)
+        let unitSteps = conv.strides == (1, 1) && conv.dilations == (1, 1)
+        packed = PackedWeights(filter: filter, epilogue: epilogue, winograd: unitSteps && winograd)
     }
 
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {

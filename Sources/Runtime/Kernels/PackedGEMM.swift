@@ -12,6 +12,8 @@ final class PackedWeights: @unchecked Sendable {
     let k: Int
     let n: Int
     private let storage: UnsafeMutablePointer<Float>
+    /// Whether `storage` holds Winograd-transformed 3×3 filter matrices (convolutions only).
+    let isWinograd: Bool
     /// n values, or empty.
     private let bias: [Float]
     private let activation: Int32
@@ -26,23 +28,39 @@ final class PackedWeights: @unchecked Sendable {
         self.init(weights.elements(Float.self), k: k, n: n, rowStride: weights.shape[1], transposed: transposed, epilogue: epilogue)
     }
 
-    /// Packs an HWIO convolution filter as a (kh·kw·in)×out matrix.
-    convenience init?(filter: Tensor, epilogue: GEMMEpilogue) {
+    /// Packs an HWIO convolution filter as a (kh·kw·in)×out matrix, or, with `winograd` (the convolution
+    /// has strides and dilations 1) and a 3×3 filter whose channel counts are multiples of 8, as the 16
+    /// transformed matrices of `pg_winograd_conv`.
+    convenience init?(filter: Tensor, epilogue: GEMMEpilogue, winograd: Bool = false) {
         guard Self.isSupported, filter.dtype == .float32, filter.shape.rank == 4 else { return nil }
-        let n = filter.shape[3], k = filter.shape[0] * filter.shape[1] * filter.shape[2]
-        self.init(filter.elements(Float.self), k: k, n: n, rowStride: n, transposed: false, epilogue: epilogue)
+        let (kh, kw, cin, n) = (filter.shape[0], filter.shape[1], filter.shape[2], filter.shape[3])
+        let values = filter.elements(Float.self)
+        guard let base = values.baseAddress, values.count >= kh * kw * cin * n else { return nil }
+        if winograd, kh == 3, kw == 3, cin % 8 == 0, n % 8 == 0, cin > 0, n > 0,
+           let cin32 = Int32(exactly: cin), let n32 = Int32(exactly: n) {
+            let size = pg_winograd_size(cin32, n32)
+            guard size > 0, size < Int32.max else { return nil }
+            self.init(k: kh * kw * cin, n: n, size: size, winograd: true, epilogue: epilogue) { pg_winograd_pack(base, cin32, n32, $0) }
+        } else {
+            self.init(values, k: kh * kw * cin, n: n, rowStride: n, transposed: false, epilogue: epilogue)
+        }
     }
 
-    private init?(_ values: UnsafeBufferPointer<Float>, k: Int, n: Int, rowStride: Int, transposed: Bool, epilogue: GEMMEpilogue) {
+    private convenience init?(_ values: UnsafeBufferPointer<Float>, k: Int, n: Int, rowStride: Int, transposed: Bool, epilogue: GEMMEpilogue) {
         guard k > 0, n > 0, let k32 = Int32(exactly: k), let n32 = Int32(exactly: n), let stride32 = Int32(exactly: rowStride),
-              let base = values.baseAddress, values.count >= k * n,
-              epilogue.bias.isEmpty || epilogue.bias.count == n || epilogue.bias.count == 1 else { return nil }
+              let base = values.baseAddress, values.count >= k * n else { return nil }
         let size = pg_packed_size(k32, n32)
         guard size > 0, size < Int32.max else { return nil }
+        self.init(k: k, n: n, size: size, winograd: false, epilogue: epilogue) { pg_pack_weights(base, k32, n32, stride32, transposed ? 1 : 0, $0) }
+    }
+
+    private init?(k: Int, n: Int, size: Int, winograd: Bool, epilogue: GEMMEpilogue, pack: (UnsafeMutablePointer<Float>) -> Void) {
+        guard epilogue.bias.isEmpty || epilogue.bias.count == n || epilogue.bias.count == 1 else { return nil }
         self.k = k
         self.n = n
+        self.isWinograd = winograd
         storage = UnsafeMutablePointer<Float>.allocate(capacity: size)
-        pg_pack_weights(base, k32, n32, stride32, transposed ? 1 : 0, storage)
+        pack(storage)
         switch epilogue.bias.count {
         case 0: bias = []
         case 1: bias = [Float](repeating: Float(epilogue.bias[0]), count: n)
@@ -63,6 +81,7 @@ final class PackedWeights: @unchecked Sendable {
     func multiply(
         _ a: UnsafePointer<Float>, rows m: Int, lda: Int, residual: UnsafePointer<Float>? = nil, into c: UnsafeMutablePointer<Float>
     ) throws(ServingError) {
+        guard !isWinograd else { throw .internal("Winograd-transformed weights used as a matrix") }
         guard let m32 = Int32(exactly: m), let lda32 = Int32(exactly: lda) else {
             throw .invalidArgument("a \(m)×\(k) operand is too large")
         }
@@ -88,9 +107,13 @@ final class PackedWeights: @unchecked Sendable {
             pad_top: Int32(geometry.padTop), pad_left: Int32(geometry.padLeft),
             stride_h: Int32(geometry.strides.0), stride_w: Int32(geometry.strides.1),
             dilation_h: Int32(geometry.dilations.0), dilation_w: Int32(geometry.dilations.1))
+        let perImage = geometry.outputHeight * geometry.outputWidth
         let status = withUnsafePointer(to: description) { g in
             bias.withUnsafeBufferPointer { b in
-                pg_gemm_conv(Int32(m), Int32(n), Int32(k), g, storage, b.isEmpty ? nil : b.baseAddress, residual, activation, c)
+                isWinograd
+                    ? pg_winograd_conv(Int32(perImage > 0 ? m / perImage : 0), g, Int32(n), storage, b.isEmpty ? nil : b.baseAddress,
+                                       residual, activation, c)
+                    : pg_gemm_conv(Int32(m), Int32(n), Int32(k), g, storage, b.isEmpty ? nil : b.baseAddress, residual, activation, c)
             }
         }
         try finish(status, c, rows: m)
