@@ -39,14 +39,15 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--batch takes positive integers separated by commas, got '\(batch)'")
         }
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let bundle = try SavedModelBundle.load(
-            directory: directory, tags: Set(savedModelTags.split(separator: ",").map(String.init)))
-        let model = try CompiledModel.compile(bundle, options: RuntimeOptions(intraOpThreads: max(1, threads)))
+        let loader = SavedModelLoader(tags: Set(savedModelTags.split(separator: ",").map(String.init)),
+                                      runtimeOptions: RuntimeOptions(intraOpThreads: max(1, threads)))
+        let model = try loader.compile(directory)
+        TensorBuffer.releaseRecycledMemory()
         let loadMillis = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         guard let compiled = model.signatures[signature] else {
             throw ValidationError("no signature '\(signature)'; available: \(model.signatures.keys.sorted().joined(separator: ", "))")
         }
-        print("model \(directory) signature \(signature): loaded and compiled in \(String(format: "%.1f", loadMillis)) ms, \(compiled.stepCount) steps, threads=\(threads)")
+        print("model \(directory) signature \(signature): loaded and compiled in \(String(format: "%.1f", loadMillis)) ms, \(compiled.stepCount) steps, threads=\(threads)\(Self.residentMemory(" after load"))")
         var generator = SystemRandomNumberGenerator()
         for size in sizes {
             let inputs = try compiled.spec.inputs.mapValues { spec in
@@ -74,6 +75,17 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "batch=%4d runs=%7d median_us=%10.1f p99_us=%10.1f samples_per_s=%12.0f",
                          size, samples.count, median, p99, perSecond))
         }
+        let resident = Self.residentMemory(" after the runs")
+        if !resident.isEmpty { print("memory:" + resident.dropFirst(1)) }
+    }
+
+    /// ", N MiB resident<when>" from /proc/self/status, or "" where that file does not exist.
+    static func residentMemory(_ when: String) -> String {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return "" }
+        return ", \(kilobytes >> 10) MiB resident\(when)"
     }
 }
 

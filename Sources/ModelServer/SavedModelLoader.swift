@@ -9,9 +9,15 @@ struct SavedModelLoader: ServableLoader {
     let runtimeOptions: RuntimeOptions
 
     func load(model: String, version: Int64, directory: String) throws(ServingError) -> any LoadedServable {
+        // The file's tensors and the load's temporaries are released by the time `compile` returns; their
+        // large buffers would otherwise stay in the reuse pool.
+        defer { TensorBuffer.releaseRecycledMemory() }
+        return CompiledServable(model: try compile(directory))
+    }
+
+    func compile(_ directory: String) throws(ServingError) -> CompiledModel {
         let bundle = try SavedModelBundle.load(directory: directory, tags: tags)
-        let compiled = try CompiledModel.compile(bundle, options: runtimeOptions)
-        return CompiledServable(model: compiled)
+        return try CompiledModel.compile(bundle, options: runtimeOptions)
     }
 }
 

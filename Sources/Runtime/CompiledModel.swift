@@ -36,6 +36,7 @@ public final class CompiledModel: Sendable {
             case .missing(let ops): missing.merge(ops, prefix: "signature '\(key)' ")
             }
         }
+        store.packing.clear()
         if !missing.isEmpty { throw .unimplemented(missing.message) }
         return CompiledModel(signatures: signatures)
     }

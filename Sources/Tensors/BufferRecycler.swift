@@ -49,6 +49,16 @@ final class BufferRecycler: Sendable {
         if !kept { pointer.deallocate() }
     }
 
+    /// Frees every kept block (after a model load, whose temporary buffers would otherwise stay here).
+    func releaseAll() {
+        let blocks = pool.withLock { pool -> [UInt] in
+            let all = pool.free.values.flatMap { $0 }
+            pool = Pool()
+            return all
+        }
+        for address in blocks { UnsafeMutableRawPointer(bitPattern: address)?.deallocate() }
+    }
+
     /// Bytes currently kept for reuse.
     var keptBytes: Int { pool.withLock { $0.bytes } }
 }

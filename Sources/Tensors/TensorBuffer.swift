@@ -9,6 +9,12 @@ public final class TensorBuffer: @unchecked Sendable {
 
     public static let alignment = 64
 
+    /// Returns the memory of released large buffers kept for reuse to the system; for after a model load,
+    /// whose temporary buffers would otherwise be kept.
+    public static func releaseRecycledMemory() {
+        BufferRecycler.shared.releaseAll()
+    }
+
     public convenience init(byteCount: Int) {
         self.init(uninitializedByteCount: byteCount)
         baseAddress.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Runtime
+import SavedModel
 import Tensors
 import Testing
 
@@ -116,6 +117,51 @@ import Testing
                                            scale: [Float](repeating: 1, count: o), shift: shift, relu: false).values
         let summed = zip(unfused, residual.scalars(as: Float.self)).map { max($0 + $1, 0) }
         #expect(closeAtScale(withResidual, summed, scale: scale))
+    }
+
+    /// A packed MatMul keeps no other copy of its weights: they can be rebuilt exactly from the panels, and
+    /// operands the packed kernel cannot take fail with MatMul's own message.
+    @Test(arguments: [false, true])
+    func packedMatMulKeepsOnlyThePackedCopy(_ transposed: Bool) throws {
+        var seed: UInt64 = transposed ? 5 : 6
+        let shape: Shape = transposed ? [21, 37] : [37, 21]
+        let weights = Tensor(random(37 * 21, seed: &seed), shape: shape)
+        let matMul = MatMulKernel(transposeA: false, transposeB: transposed)
+        let fused = FusedMatMulKernel(matMul: matMul, weights: weights, epilogue: GEMMEpilogue(biasValues: [], activation: .none))
+        guard let packed = fused.packed else {
+            #expect(!PackedWeights.isSupported)
+            return
+        }
+        #expect(packed.matrix(transposed: transposed)?.shape == shape)
+        #expect(fused.weights?.scalars(as: Float.self) == weights.scalars(as: Float.self))
+        for operand in [Tensor(random(2 * 36, seed: &seed), shape: [2, 36]), Tensor([Double](repeating: 1, count: 37), shape: [1, 37]),
+                        Tensor(random(37, seed: &seed), shape: [37])] {
+            var expected = ""
+            do { _ = try matMul.run([operand, weights]) } catch { expected = error.message }
+            #expect(!expected.isEmpty)
+            #expect(throws: ServingError.self) { _ = try fused.run([operand]) }
+            do { _ = try fused.run([operand]) } catch { #expect(error.message == expected) }
+        }
+    }
+
+    /// Keras exports `serve` and `serving_default` over one function: their fused steps use the same packed
+    /// weights instead of one copy each.
+    @Test func signaturesOfOneFunctionSharePackedWeights() throws {
+        let bundle = try SavedModelBundle.load(directory: Fixtures.modelsDirectory + "/residual_block_keras3/1")
+        let model = try CompiledModel.compile(bundle)
+        func packed(_ key: String) throws -> [ObjectIdentifier] {
+            try #require(model.signatures[key]).plan.steps.compactMap { step -> PackedWeights? in
+                (step.kernel as? FusedConv2DKernel)?.packed ?? (step.kernel as? FusedMatMulKernel)?.packed
+            }.map(ObjectIdentifier.init)
+        }
+        let serve = try packed("serve"), servingDefault = try packed("serving_default")
+        guard PackedWeights.isSupported else {
+            #expect(serve.isEmpty)
+            return
+        }
+        #expect(serve.count == 5)
+        #expect(Set(serve).count == 5)
+        #expect(serve == servingDefault)
     }
 
     @Test func otherConvolutionsKeepTheDirectRoute() throws {

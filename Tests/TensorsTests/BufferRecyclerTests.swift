@@ -26,6 +26,16 @@ import Testing
         #expect(recycler.keptBytes == size)
     }
 
+    @Test func releasingEverythingEmptiesThePool() {
+        let recycler = BufferRecycler(capacityBytes: 1 << 20)
+        let size = BufferRecycler.blockSize(100_000)
+        let blocks = (0..<3).map { _ in recycler.take(size, alignment: 64) }
+        for block in blocks { recycler.give(block, size: size) }
+        #expect(recycler.keptBytes == 3 * size)
+        recycler.releaseAll()
+        #expect(recycler.keptBytes == 0)
+    }
+
     @Test func zeroedBuffersAreZeroEvenWhenTheirMemoryIsReused() {
         let byteCount = 256 << 10
         for round in 0..<4 {

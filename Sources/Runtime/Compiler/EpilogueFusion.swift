@@ -8,7 +8,8 @@ import Tensors
 /// Constant multipliers (an inference batch normalisation after a convolution) are folded into
 /// constant weights at load time, so the fused step runs one GEMM and one pass over its output.
 enum EpilogueFusion {
-    static func fuse(_ steps: [PlanStep], constants: [Int: Tensor], protected: Set<Int>) -> [PlanStep] {
+    /// `packing` shares packed weights with the other steps and signatures of the model being compiled.
+    static func fuse(_ steps: [PlanStep], constants: [Int: Tensor], protected: Set<Int>, packing: WeightPacking? = nil) -> [PlanStep] {
         var readers: [Int: [Int]] = [:]
         for (index, step) in steps.enumerated() {
             for slot in step.inputs { readers[slot, default: []].append(index) }
@@ -61,7 +62,8 @@ enum EpilogueFusion {
                 }
             }
             guard !absorbed.isEmpty || producer.packable,
-                  let fused = producer.fusedKernel(affine: affine, activation: activation, addsResidual: residual != nil)
+                  let fused = producer.fusedKernel(affine: affine, activation: activation, addsResidual: residual != nil,
+                                                       packing: packing)
             else { continue }
             var inputs = fused.readsWeights ? step.inputs : [step.inputs[0]]
             var placement = index
@@ -149,28 +151,42 @@ enum EpilogueFusion {
 
         /// The fused kernel and whether it still reads the weights from its second input.
         func fusedKernel(
-            affine: ChannelAffine, activation: EpilogueActivation, addsResidual: Bool
+            affine: ChannelAffine, activation: EpilogueActivation, addsResidual: Bool, packing: WeightPacking?
         ) -> (kernel: any Kernel, readsWeights: Bool)? {
             let epilogue = GEMMEpilogue(biasValues: affine.shift ?? [], activation: activation)
+            /// The constant after scaling, made at most once.
+            func scaledWeights(_ weights: Tensor, alongFirstAxis: Bool) -> Tensor? {
+                guard let scale = affine.scale else { return weights }
+                return Self.scaled(weights, by: scale, alongFirstAxis: alongFirstAxis)
+            }
             switch kind {
             case .matMul(let matMul):
-                if let scale = affine.scale {
-                    guard let weights, let scaled = Self.scaled(weights, by: scale, alongFirstAxis: matMul.transposeB) else { return nil }
-                    return (FusedMatMulKernel(matMul: matMul, weights: scaled, epilogue: epilogue), false)
+                guard let weights, affine.scale != nil || packable else {
+                    return (FusedMatMulKernel(matMul: matMul, epilogue: epilogue), true)
                 }
-                if let weights, packable {
-                    return (FusedMatMulKernel(matMul: matMul, weights: weights, epilogue: epilogue), false)
+                var made: Tensor?
+                let packed = packing?.packed(weights, form: matMul.transposeB ? 1 : 0, scale: affine.scale, epilogue: epilogue) {
+                    made = scaledWeights(weights, alongFirstAxis: matMul.transposeB)
+                    guard let made, !matMul.transposeA else { return nil }
+                    return PackedWeights(matrix: made, transposed: matMul.transposeB, epilogue: epilogue)
                 }
-                return (FusedMatMulKernel(matMul: matMul, epilogue: epilogue), true)
+                if let packed { return (FusedMatMulKernel(matMul: matMul, weights: weights, epilogue: epilogue, packed: packed), false) }
+                guard let final = made ?? scaledWeights(weights, alongFirstAxis: matMul.transposeB) else { return nil }
+                return (FusedMatMulKernel(matMul: matMul, weights: final, epilogue: epilogue), false)
             case .conv(let conv):
                 guard let weights else { return nil }
-                let filter: Tensor
-                if let scale = affine.scale {
-                    guard let scaled = Self.scaled(weights, by: scale, alongFirstAxis: false) else { return nil }
-                    filter = scaled
-                } else {
-                    filter = weights
+                let winograd = FusedConv2DKernel.allowsWinograd(conv)
+                var made: Tensor?
+                let packed = packing?.packed(weights, form: winograd ? 3 : 2, scale: affine.scale, epilogue: epilogue) {
+                    made = scaledWeights(weights, alongFirstAxis: false)
+                    guard let made else { return nil }
+                    return PackedWeights(filter: made, epilogue: epilogue, winograd: winograd)
                 }
+                if let packed {
+                    return (FusedConv2DKernel(conv: conv, filter: weights, epilogue: epilogue, addsResidual: addsResidual,
+                                              packed: packed), false)
+                }
+                guard let filter = made ?? scaledWeights(weights, alongFirstAxis: false) else { return nil }
                 return (FusedConv2DKernel(conv: conv, filter: filter, epilogue: epilogue, addsResidual: addsResidual), false)
             }
         }

@@ -22,4 +22,6 @@ struct VariableStore {
     var values: [String: Tensor] = [:]
     /// Hash tables by `shared_name` (or node name), created by `HashTableV2` and filled by the init op.
     var tables: [String: LookupTableResource] = [:]
+    /// Packed weights shared between the steps and signatures compiled from this store.
+    let packing = WeightPacking()
 }

@@ -93,16 +93,26 @@ struct Conv2DKernel: Kernel {
     func convolve(
         _ x: Tensor, filter: Tensor, epilogue: GEMMEpilogue?, packed: PackedWeights? = nil, residual: Tensor? = nil
     ) throws(ServingError) -> Tensor {
-        guard x.shape.rank == 4, filter.shape.rank == 4 else {
-            throw .invalidArgument("Conv2D expects rank-4 input and filter, got \(x.shape) and \(filter.shape)")
+        try convolve(x, filterShape: filter.shape, filterType: filter.dtype, filter: filter, epilogue: epilogue,
+                     packed: packed, residual: residual)
+    }
+
+    /// The same for a filter known by shape and type, with its values in `filter` or only in `packed`.
+    /// Without `applyingActivation`, packed weights stop after the bias and residual.
+    func convolve(
+        _ x: Tensor, filterShape: Shape, filterType: DType, filter: Tensor?, epilogue: GEMMEpilogue?,
+        packed: PackedWeights? = nil, residual: Tensor? = nil, applyingActivation: Bool = true
+    ) throws(ServingError) -> Tensor {
+        guard x.shape.rank == 4, filterShape.rank == 4 else {
+            throw .invalidArgument("Conv2D expects rank-4 input and filter, got \(x.shape) and \(filterShape)")
         }
-        guard x.dtype == filter.dtype, x.dtype == .float32 || x.dtype == .float64 else {
-            throw .unimplemented("Conv2D supports float32 and float64, got \(x.dtype) and \(filter.dtype)")
+        guard x.dtype == filterType, x.dtype == .float32 || x.dtype == .float64 else {
+            throw .unimplemented("Conv2D supports float32 and float64, got \(x.dtype) and \(filterType)")
         }
         let (n, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (kh, kw, fc, o) = (filter.shape[0], filter.shape[1], filter.shape[2], filter.shape[3])
+        let (kh, kw, fc, o) = (filterShape[0], filterShape[1], filterShape[2], filterShape[3])
         guard fc == c, kh > 0, kw > 0 else {
-            throw .invalidArgument("Conv2D filter \(filter.shape) does not fit input channels of \(x.shape)")
+            throw .invalidArgument("Conv2D filter \(filterShape) does not fit input channels of \(x.shape)")
         }
         try epilogue?.check(width: o)
         let rows = window.geometry(input: h, window: kh, axis: 0)
@@ -111,7 +121,7 @@ struct Conv2DKernel: Kernel {
         let m = n * rows.output * cols.output, k = kh * kw * c
         guard m > 0, o > 0, k > 0 else { return try Tensor.allocate(x.dtype, outputShape).0 }
         guard Int32(exactly: m) != nil, Int32(exactly: o) != nil, Int32(exactly: k) != nil else {
-            throw .invalidArgument("Conv2D \(x.shape) × \(filter.shape) is too large")
+            throw .invalidArgument("Conv2D \(x.shape) × \(filterShape) is too large")
         }
         let (result, _) = try Tensor.allocateUninitialized(x.dtype, outputShape)
         let geometry = PatchGeometry(
@@ -124,16 +134,18 @@ struct Conv2DKernel: Kernel {
                 guard residual.dtype == .float32, residual.shape == outputShape, let added = residual.elements(Float.self).baseAddress else {
                     throw .internal("Conv2D residual \(residual.dtype)\(residual.shape) does not match the output \(outputShape)")
                 }
-                try packed.convolve(image, geometry, rows: m, residual: added, into: out)
+                try packed.convolve(image, geometry, rows: m, residual: added, applyingActivation: applyingActivation, into: out)
             } else {
-                try packed.convolve(image, geometry, rows: m, into: out)
+                try packed.convolve(image, geometry, rows: m, applyingActivation: applyingActivation, into: out)
             }
         } else if residual != nil {
             throw .internal("Conv2D adds a residual only through packed float32 weights")
-        } else if x.dtype == .float32 {
+        } else if let filter, x.dtype == .float32 {
             multiply(x, filter, result, geometry, m: m, o: o, k: k, epilogue: epilogue, Float.self)
-        } else {
+        } else if let filter {
             multiply(x, filter, result, geometry, m: m, o: o, k: k, epilogue: epilogue, Double.self)
+        } else {
+            throw .internal("Conv2D filter \(filterShape) is kept only in packed form, which does not fit \(x.dtype)\(x.shape)")
         }
         return result
     }
@@ -228,47 +240,70 @@ struct PatchGeometry {
 /// the end of a residual block, in the same pass.
 struct FusedConv2DKernel: Kernel {
     let conv: Conv2DKernel
-    let filter: Tensor
+    let filterShape: Shape
+    let filterType: DType
+    /// The filter when it is not packed (only the packed copy is kept otherwise).
+    private let plainFilter: Tensor?
     let epilogue: GEMMEpilogue
     let addsResidual: Bool
     let packed: PackedWeights?
 
-    /// `winograd: false` keeps eligible filters on the direct route.
-    init(conv: Conv2DKernel, filter: Tensor, epilogue: GEMMEpilogue, addsResidual: Bool = false, winograd: Bool = true) {
+    /// `winograd: false` keeps eligible filters on the direct route; `packed`, when given, must hold
+    /// `filter` packed for this convolution and epilogue (shared between steps).
+    init(conv: Conv2DKernel, filter: Tensor, epilogue: GEMMEpilogue, addsResidual: Bool = false, winograd: Bool = true,
+         packed prebuilt: PackedWeights? = nil) {
         self.conv = conv
-        self.filter = filter
         self.epilogue = epilogue
         self.addsResidual = addsResidual
-        let unitSteps = conv.strides == (1, 1) && conv.dilations == (1, 1)
-        packed = PackedWeights(filter: filter, epilogue: epilogue, winograd: unitSteps && winograd)
+        filterShape = filter.shape
+        filterType = filter.dtype
+        packed = prebuilt ?? PackedWeights(filter: filter, epilogue: epilogue, winograd: winograd && Self.allowsWinograd(conv))
+        plainFilter = packed == nil ? filter : nil
+    }
+
+    /// Whether the convolution's steps allow the Winograd route (the filter decides the rest).
+    static func allowsWinograd(_ conv: Conv2DKernel) -> Bool {
+        conv.strides == (1, 1) && conv.dilations == (1, 1)
     }
 
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
         guard addsResidual else {
             try expectInputs(inputs, 1, "Conv2D")
-            return [try conv.convolve(inputs[0], filter: filter, epilogue: epilogue, packed: packed)]
+            return [try convolve(inputs[0])]
         }
         try expectInputs(inputs, 2, "Conv2D + AddV2")
         let residual = inputs[1]
         if let packed, inputs[0].dtype == .float32, residual.dtype == .float32,
-           let rows = conv.outputShape(inputs[0], filter: filter), residual.shape == rows {
-            return [try conv.convolve(inputs[0], filter: filter, epilogue: epilogue, packed: packed, residual: residual)]
+           let rows = conv.outputShape(inputs[0], filterShape: filterShape), residual.shape == rows {
+            return [try convolve(inputs[0], packed: packed, residual: residual)]
         }
-        let biased = GEMMEpilogue(biasValues: epilogue.bias, activation: .none)
-        let product = try conv.convolve(inputs[0], filter: filter, epilogue: biased)
+        let product: Tensor
+        if packed != nil {
+            product = try convolve(inputs[0], applyingActivation: false)
+        } else {
+            let biased = GEMMEpilogue(biasValues: epilogue.bias, activation: .none)
+            product = try conv.convolve(inputs[0], filterShape: filterShape, filterType: filterType, filter: plainFilter,
+                                        epilogue: biased)
+        }
         let sum = try BinaryKernel<AddFunction>(op: "AddV2").run([product, residual])
         guard let activation = epilogue.activation.kernel else { return sum }
         return try activation.run(sum)
+    }
+
+    private func convolve(_ x: Tensor, packed: PackedWeights? = nil, residual: Tensor? = nil,
+                          applyingActivation: Bool = true) throws(ServingError) -> Tensor {
+        try conv.convolve(x, filterShape: filterShape, filterType: filterType, filter: plainFilter, epilogue: epilogue,
+                          packed: packed ?? self.packed, residual: residual, applyingActivation: applyingActivation)
     }
 }
 
 extension Conv2DKernel {
     /// The output shape for a rank-4 `x`, or nil when the shapes do not fit (`convolve` then says why).
-    func outputShape(_ x: Tensor, filter: Tensor) -> Shape? {
-        guard x.shape.rank == 4, filter.shape.rank == 4, filter.shape[0] > 0, filter.shape[1] > 0 else { return nil }
-        let rows = window.geometry(input: x.shape[1], window: filter.shape[0], axis: 0)
-        let cols = window.geometry(input: x.shape[2], window: filter.shape[1], axis: 1)
-        return [x.shape[0], rows.output, cols.output, filter.shape[3]]
+    func outputShape(_ x: Tensor, filterShape: Shape) -> Shape? {
+        guard x.shape.rank == 4, filterShape.rank == 4, filterShape[0] > 0, filterShape[1] > 0 else { return nil }
+        let rows = window.geometry(input: x.shape[1], window: filterShape[0], axis: 0)
+        let cols = window.geometry(input: x.shape[2], window: filterShape[1], axis: 1)
+        return [x.shape[0], rows.output, cols.output, filterShape[3]]
     }
 }
 

@@ -6,23 +6,34 @@ import Tensors
 /// A folded scale (a constant multiplier after the product, as in an inference batch normalisation)
 /// is already applied to `weights`, a constant right-hand side; the step then reads `a` only.
 /// Without `weights` the step reads both operands, like MatMul. Constant float32 weights are packed
-/// for the AVX2/FMA kernel when the CPU has one.
+/// for the AVX2/FMA kernel when the CPU has one, and then only the packed copy is kept.
 struct FusedMatMulKernel: Kernel {
     let matMul: MatMulKernel
-    let weights: Tensor?
+    /// The constant right-hand side's shape and type; nil when the step reads it from its second input.
+    let weightsShape: Shape?
+    let weightsType: DType?
+    /// The constant right-hand side when it is not packed.
+    private let plainWeights: Tensor?
     let epilogue: GEMMEpilogue
     let packed: PackedWeights?
 
-    init(matMul: MatMulKernel, weights: Tensor? = nil, epilogue: GEMMEpilogue) {
+    /// `packed`, when given, must hold `weights` packed with this epilogue (shared between steps).
+    init(matMul: MatMulKernel, weights: Tensor? = nil, epilogue: GEMMEpilogue, packed prebuilt: PackedWeights? = nil) {
         self.matMul = matMul
-        self.weights = weights
         self.epilogue = epilogue
+        weightsShape = weights?.shape
+        weightsType = weights?.dtype
         if let weights, !matMul.transposeA {
-            packed = PackedWeights(matrix: weights, transposed: matMul.transposeB, epilogue: epilogue)
+            packed = prebuilt ?? PackedWeights(matrix: weights, transposed: matMul.transposeB, epilogue: epilogue)
         } else {
             packed = nil
         }
+        plainWeights = packed == nil ? weights : nil
     }
+
+    /// The constant right-hand side as MatMul reads it, rebuilt from the packed panels when only those are
+    /// kept (for load-time pattern matching; a run never needs it).
+    var weights: Tensor? { plainWeights ?? packed?.matrix(transposed: matMul.transposeB) }
 
     init(matMul: MatMulKernel, bias: Tensor?, activation: EpilogueActivation) {
         self.init(matMul: matMul, epilogue: GEMMEpilogue(bias: bias, activation: activation))
@@ -30,13 +41,18 @@ struct FusedMatMulKernel: Kernel {
 
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
         let product: Tensor
-        if let weights {
+        if let weightsShape, let weightsType {
             try expectInputs(inputs, 1, "MatMul")
             let a = inputs[0]
-            if let packed, a.dtype == .float32, a.shape.rank == 2, a.shape[1] == packed.k {
+            if let packed {
+                guard a.dtype == .float32, a.shape.rank == 2, a.shape[1] == packed.k else {
+                    _ = try matMul.checkOperands(a.dtype, a.shape, weightsType, weightsShape)
+                    throw .internal("packed MatMul cannot take \(a.dtype)\(a.shape)")
+                }
                 return [try multiplyPacked(a, packed)]
             }
-            product = try matMul.run([a, weights])[0]
+            guard let plainWeights else { throw .internal("MatMul lost its constant weights") }
+            product = try matMul.run([a, plainWeights])[0]
         } else {
             product = try matMul.run(inputs)[0]
         }

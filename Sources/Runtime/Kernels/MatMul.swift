@@ -6,23 +6,29 @@ struct MatMulKernel: Kernel {
     let transposeA: Bool
     let transposeB: Bool
 
+    /// The product's dimensions, or the error MatMul gives for operands of these types and shapes.
+    func checkOperands(_ aType: DType, _ aShape: Shape, _ bType: DType, _ bShape: Shape) throws(ServingError) -> (m: Int, k: Int, n: Int) {
+        guard aType == bType else {
+            throw .invalidArgument("MatMul operands differ in type: \(aType) and \(bType)")
+        }
+        guard aShape.rank == 2, bShape.rank == 2 else {
+            throw .invalidArgument("MatMul expects rank-2 operands, got \(aShape) and \(bShape)")
+        }
+        let m = transposeA ? aShape[1] : aShape[0]
+        let k = transposeA ? aShape[0] : aShape[1]
+        let kb = transposeB ? bShape[1] : bShape[0]
+        let n = transposeB ? bShape[0] : bShape[1]
+        guard k == kb else {
+            throw .invalidArgument(
+                "MatMul inner dimensions differ: \(aShape)\(transposeA ? "ᵀ" : "") × \(bShape)\(transposeB ? "ᵀ" : "")")
+        }
+        return (m, k, n)
+    }
+
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
         try expectInputs(inputs, 2, "MatMul")
         let a = inputs[0], b = inputs[1]
-        guard a.dtype == b.dtype else {
-            throw .invalidArgument("MatMul operands differ in type: \(a.dtype) and \(b.dtype)")
-        }
-        guard a.shape.rank == 2, b.shape.rank == 2 else {
-            throw .invalidArgument("MatMul expects rank-2 operands, got \(a.shape) and \(b.shape)")
-        }
-        let m = transposeA ? a.shape[1] : a.shape[0]
-        let k = transposeA ? a.shape[0] : a.shape[1]
-        let kb = transposeB ? b.shape[1] : b.shape[0]
-        let n = transposeB ? b.shape[0] : b.shape[1]
-        guard k == kb else {
-            throw .invalidArgument(
-                "MatMul inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") × \(b.shape)\(transposeB ? "ᵀ" : "")")
-        }
+        let (m, k, n) = try checkOperands(a.dtype, a.shape, b.dtype, b.shape)
         if m == 0 || n == 0 || k == 0 { return [try Tensor.allocate(a.dtype, [m, n]).0] }
         let (result, _) = try Tensor.allocateUninitialized(a.dtype, [m, n])
         guard let m32 = Int32(exactly: m), let n32 = Int32(exactly: n), let k32 = Int32(exactly: k) else {

@@ -76,6 +76,20 @@ final class PackedWeights: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
+    /// The k×n matrix (n×k when `transposed`) these panels were packed from; nil for Winograd filters.
+    func matrix(transposed: Bool) -> Tensor? {
+        guard !isWinograd else { return nil }
+        let width = Int(PG_PANEL_WIDTH)
+        var values = [Float](repeating: 0, count: k * n)
+        for column in 0..<n {
+            let panel = storage + (column / width) * width * k + column % width
+            for row in 0..<k {
+                values[transposed ? column * k + row : row * n + column] = panel[row * width]
+            }
+        }
+        return Tensor(values, shape: transposed ? [n, k] : [k, n])
+    }
+
     /// `c = activation(a × weights + bias + residual)` for `m` rows of `a` (row stride `lda`); c, and
     /// residual when given, have row stride n.
     func multiply(
@@ -92,9 +106,10 @@ final class PackedWeights: @unchecked Sendable {
     }
 
     /// The same for a convolution whose patch rows are read straight from the image.
+    /// Without `applyingActivation` the result is `patches × B + bias + residual`.
     func convolve(
         _ image: UnsafePointer<Float>, _ geometry: PatchGeometry, rows m: Int, residual: UnsafePointer<Float>? = nil,
-        into c: UnsafeMutablePointer<Float>
+        applyingActivation: Bool = true, into c: UnsafeMutablePointer<Float>
     ) throws(ServingError) {
         let narrow = [geometry.height, geometry.width, geometry.channels, geometry.kernelHeight, geometry.kernelWidth,
                       geometry.outputHeight, geometry.outputWidth, geometry.padTop, geometry.padLeft,
@@ -108,6 +123,7 @@ final class PackedWeights: @unchecked Sendable {
             stride_h: Int32(geometry.strides.0), stride_w: Int32(geometry.strides.1),
             dilation_h: Int32(geometry.dilations.0), dilation_w: Int32(geometry.dilations.1))
         let perImage = geometry.outputHeight * geometry.outputWidth
+        let activation = applyingActivation ? self.activation : Int32(PG_NONE.rawValue)
         let status = withUnsafePointer(to: description) { g in
             bias.withUnsafeBufferPointer { b in
                 isWinograd
@@ -116,11 +132,11 @@ final class PackedWeights: @unchecked Sendable {
                     : pg_gemm_conv(Int32(m), Int32(n), Int32(k), g, storage, b.isEmpty ? nil : b.baseAddress, residual, activation, c)
             }
         }
-        try finish(status, c, rows: m)
+        try finish(status, c, rows: m, applyingActivation: applyingActivation)
     }
 
-    private func finish(_ status: Int32, _ c: UnsafeMutablePointer<Float>, rows: Int) throws(ServingError) {
+    private func finish(_ status: Int32, _ c: UnsafeMutablePointer<Float>, rows: Int, applyingActivation: Bool = true) throws(ServingError) {
         guard status == 0 else { throw .resourceExhausted("could not allocate GEMM working memory") }
-        remainder?.apply(c, rows: rows, width: n)
+        if applyingActivation { remainder?.apply(c, rows: rows, width: n) }
     }
 }

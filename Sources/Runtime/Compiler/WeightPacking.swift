@@ -1,0 +1,45 @@
+import Synchronization
+import Tensors
+
+/// Packed weights shared by every fused step of one model that packs the same constant the same way, so
+/// signatures calling one function (Keras exports `serve` and `serving_default`) keep one packed copy.
+///
+/// Lives while a model compiles: it holds the constants it has seen so their identities stay unique, and
+/// `clear()` lets them go once every signature is compiled.
+final class WeightPacking: Sendable {
+    private struct Key: Hashable {
+        let source: ObjectIdentifier
+        let shape: [Int]
+        /// How the constant becomes packed panels: a MatMul right-hand side (transposed or not) or a filter
+        /// (direct or Winograd).
+        let form: Int
+        let scale: [Double]?
+        let bias: [Double]
+        let activation: EpilogueActivation
+    }
+
+    private struct Entry {
+        let source: TensorBuffer
+        let packed: PackedWeights?
+    }
+
+    private let entries = Mutex<[Key: Entry]>([:])
+
+    /// The packed form of `weights` scaled by `scale` with `epilogue`, made by `make` the first time.
+    func packed(
+        _ weights: Tensor, form: Int, scale: [Double]?, epilogue: GEMMEpilogue, make: () -> PackedWeights?
+    ) -> PackedWeights? {
+        guard let buffer = weights.buffer else { return make() }
+        let key = Key(source: ObjectIdentifier(buffer), shape: weights.shape.dims, form: form, scale: scale,
+                      bias: epilogue.bias, activation: epilogue.activation)
+        if let entry = entries.withLock({ $0[key] }) { return entry.packed }
+        let packed = make()
+        entries.withLock { $0[key] = Entry(source: buffer, packed: packed) }
+        return packed
+    }
+
+    /// Forgets every constant and packed copy (the compiled steps keep the copies they use).
+    func clear() {
+        entries.withLock { $0.removeAll() }
+    }
+}
