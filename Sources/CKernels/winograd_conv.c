@@ -10,13 +10,10 @@ size_t pg_winograd_size(int cin, int cout) {
     return one * POSITIONS;
 }
 
-void pg_winograd_pack(const float *filter, int cin, int cout, float *packed) {
+int pg_winograd_pack(const float *filter, int cin, int cout, float *packed) {
     size_t one = pg_packed_size(cin, cout), matrix = (size_t)cin * cout;
     float *transformed = malloc(POSITIONS * matrix * sizeof(float));
-    if (!transformed) {
-        memset(packed, 0, POSITIONS * one * sizeof(float));
-        return;
-    }
+    if (!transformed) return -1;
     for (int ci = 0; ci < cin; ci++) {
         for (int co = 0; co < cout; co++) {
             float g[3][3], t[4][3];
@@ -37,6 +34,7 @@ void pg_winograd_pack(const float *filter, int cin, int cout, float *packed) {
     }
     for (int p = 0; p < POSITIONS; p++) pg_pack_weights(transformed + p * matrix, cin, cout, cout, 0, packed + p * one);
     free(transformed);
+    return 0;
 }
 
 #if defined(__x86_64__)

@@ -12,8 +12,9 @@
 /// Floats needed for the 16 transformed, packed cin×cout filter matrices.
 size_t pg_winograd_size(int cin, int cout);
 
-/// Transforms a 3×3×cin×cout (HWIO) filter and packs the 16 matrices into `packed`.
-void pg_winograd_pack(const float *filter, int cin, int cout, float *packed);
+/// Transforms a 3×3×cin×cout (HWIO) filter and packs the 16 matrices into `packed`. Returns 0, or -1
+/// when working memory could not be allocated.
+int pg_winograd_pack(const float *filter, int cin, int cout, float *packed);
 
 /// c = activation(conv(image, filter) + bias + residual) for `batch` NHWC images; `geometry` must describe
 /// a 3×3 window with strides and dilations 1, `geometry->channels` = cin. Output rows are laid out as

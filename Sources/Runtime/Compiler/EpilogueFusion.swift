@@ -154,7 +154,7 @@ enum EpilogueFusion {
             affine: ChannelAffine, activation: EpilogueActivation, addsResidual: Bool, packing: WeightPacking?
         ) -> (kernel: any Kernel, readsWeights: Bool)? {
             let epilogue = GEMMEpilogue(biasValues: affine.shift ?? [], activation: activation)
-            /// The constant after scaling, made at most once.
+            /// The constant with the folded scale applied.
             func scaledWeights(_ weights: Tensor, alongFirstAxis: Bool) -> Tensor? {
                 guard let scale = affine.scale else { return weights }
                 return Self.scaled(weights, by: scale, alongFirstAxis: alongFirstAxis)
@@ -165,7 +165,7 @@ enum EpilogueFusion {
                     return (FusedMatMulKernel(matMul: matMul, epilogue: epilogue), true)
                 }
                 var made: Tensor?
-                let packed = packing?.packed(weights, form: matMul.transposeB ? 1 : 0, scale: affine.scale, epilogue: epilogue) {
+                let packed = packing?.packed(weights, form: .matrix(transposed: matMul.transposeB), scale: affine.scale, epilogue: epilogue) {
                     made = scaledWeights(weights, alongFirstAxis: matMul.transposeB)
                     guard let made, !matMul.transposeA else { return nil }
                     return PackedWeights(matrix: made, transposed: matMul.transposeB, epilogue: epilogue)
@@ -177,7 +177,7 @@ enum EpilogueFusion {
                 guard let weights else { return nil }
                 let winograd = FusedConv2DKernel.allowsWinograd(conv)
                 var made: Tensor?
-                let packed = packing?.packed(weights, form: winograd ? 3 : 2, scale: affine.scale, epilogue: epilogue) {
+                let packed = packing?.packed(weights, form: .filter(winograd: winograd), scale: affine.scale, epilogue: epilogue) {
                     made = scaledWeights(weights, alongFirstAxis: false)
                     guard let made else { return nil }
                     return PackedWeights(filter: made, epilogue: epilogue, winograd: winograd)

@@ -7,12 +7,16 @@ import Tensors
 /// Lives while a model compiles: it holds the constants it has seen so their identities stay unique, and
 /// `clear()` lets them go once every signature is compiled.
 final class WeightPacking: Sendable {
+    /// How a constant becomes packed panels.
+    enum Form: Hashable {
+        case matrix(transposed: Bool)
+        case filter(winograd: Bool)
+    }
+
     private struct Key: Hashable {
         let source: ObjectIdentifier
         let shape: [Int]
-        /// How the constant becomes packed panels: a MatMul right-hand side (transposed or not) or a filter
-        /// (direct or Winograd).
-        let form: Int
+        let form: Form
         let scale: [Double]?
         let bias: [Double]
         let activation: EpilogueActivation
@@ -27,7 +31,7 @@ final class WeightPacking: Sendable {
 
     /// The packed form of `weights` scaled by `scale` with `epilogue`, made by `make` the first time.
     func packed(
-        _ weights: Tensor, form: Int, scale: [Double]?, epilogue: GEMMEpilogue, make: () -> PackedWeights?
+        _ weights: Tensor, form: Form, scale: [Double]?, epilogue: GEMMEpilogue, make: () -> PackedWeights?
     ) -> PackedWeights? {
         guard let buffer = weights.buffer else { return make() }
         let key = Key(source: ObjectIdentifier(buffer), shape: weights.shape.dims, form: form, scale: scale,

@@ -40,7 +40,7 @@ final class PackedWeights: @unchecked Sendable {
            let cin32 = Int32(exactly: cin), let n32 = Int32(exactly: n) {
             let size = pg_winograd_size(cin32, n32)
             guard size > 0, size < Int32.max else { return nil }
-            self.init(k: kh * kw * cin, n: n, size: size, winograd: true, epilogue: epilogue) { pg_winograd_pack(base, cin32, n32, $0) }
+            self.init(k: kh * kw * cin, n: n, size: size, winograd: true, epilogue: epilogue) { pg_winograd_pack(base, cin32, n32, $0) == 0 }
         } else {
             self.init(values, k: kh * kw * cin, n: n, rowStride: n, transposed: false, epilogue: epilogue)
         }
@@ -51,16 +51,24 @@ final class PackedWeights: @unchecked Sendable {
               let base = values.baseAddress, values.count >= k * n else { return nil }
         let size = pg_packed_size(k32, n32)
         guard size > 0, size < Int32.max else { return nil }
-        self.init(k: k, n: n, size: size, winograd: false, epilogue: epilogue) { pg_pack_weights(base, k32, n32, stride32, transposed ? 1 : 0, $0) }
+        self.init(k: k, n: n, size: size, winograd: false, epilogue: epilogue) {
+            pg_pack_weights(base, k32, n32, stride32, transposed ? 1 : 0, $0)
+            return true
+        }
     }
 
-    private init?(k: Int, n: Int, size: Int, winograd: Bool, epilogue: GEMMEpilogue, pack: (UnsafeMutablePointer<Float>) -> Void) {
+    /// `pack` fills the storage; false when it could not.
+    private init?(k: Int, n: Int, size: Int, winograd: Bool, epilogue: GEMMEpilogue, pack: (UnsafeMutablePointer<Float>) -> Bool) {
         guard epilogue.bias.isEmpty || epilogue.bias.count == n || epilogue.bias.count == 1 else { return nil }
+        let storage = UnsafeMutablePointer<Float>.allocate(capacity: size)
+        guard pack(storage) else {
+            storage.deallocate()
+            return nil
+        }
         self.k = k
         self.n = n
         self.isWinograd = winograd
-        storage = UnsafeMutablePointer<Float>.allocate(capacity: size)
-        pack(storage)
+        self.storage = storage
         switch epilogue.bias.count {
         case 0: bias = []
         case 1: bias = [Float](repeating: Float(epilogue.bias[0]), count: n)
