@@ -82,11 +82,11 @@ import Transport
         #expect(postStatus.errorMessage?.contains("POST") == true)
     }
 
-    @Test func classifyAndRegressAre501() throws {
+    @Test func classifyAndRegressNeedExamples() throws {
         for verb in ["classify", "regress"] {
             let response = try #require(send(router, request("POST", "/v1/models/m:\(verb)", body: "{}")))
-            #expect(response.status == 501)
-            #expect(response.errorMessage?.contains(verb) == true)
+            #expect(response.status == 400)
+            #expect(response.errorMessage == "When method is \(verb), key 'examples' is expected and was not found")
         }
     }
 

@@ -67,8 +67,8 @@ def stubs():
         sys.path.insert(0, out)
         try:
             modules = {name: importlib.import_module(f"tensorflow_serving.apis.{name}") for name in (
-                "predict_pb2", "get_model_metadata_pb2", "get_model_status_pb2",
-                "prediction_service_pb2_grpc", "model_service_pb2_grpc")}
+                "predict_pb2", "get_model_metadata_pb2", "get_model_status_pb2", "classification_pb2",
+                "regression_pb2", "prediction_service_pb2_grpc", "model_service_pb2_grpc")}
             modules["tensor_pb2"] = importlib.import_module("tensorflow.core.framework.tensor_pb2")
             modules["types_pb2"] = importlib.import_module("tensorflow.core.framework.types_pb2")
             yield modules
@@ -282,11 +282,29 @@ def test_unknown_method_is_unimplemented(channel):
     assert service.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
-def test_classify_is_unimplemented(channel):
-    call = channel.unary_unary("/tensorflow.serving.PredictionService/Classify")
+def test_classify_and_regress_check_the_signature_method(stubs, channel):
+    """The example model's only signature is a predict signature: Classify and Regress are answered,
+    and refuse it as TF Serving does."""
+    stub = stubs["prediction_service_pb2_grpc"].PredictionServiceStub(channel)
+    classify = stubs["classification_pb2"].ClassificationRequest()
+    classify.model_spec.name = MODEL
+    example = classify.input.example_list.examples.add()
+    example.features.feature["pixels"].float_list.value.extend([0.0] * 64)
     with pytest.raises(grpc.RpcError) as raised:
-        call(b"", timeout=10)
-    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        stub.Classify(classify, timeout=30)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "Expected classification signature method_name to be tensorflow/serving/classify" in raised.value.details()
+    regress = stubs["regression_pb2"].RegressionRequest()
+    regress.model_spec.name = MODEL
+    regress.input.example_list.examples.add().CopyFrom(example)
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.Regress(regress, timeout=30)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "Expected regression signature method_name to be tensorflow/serving/regress" in raised.value.details()
+    regress.model_spec.name = "no_such_model"
+    with pytest.raises(grpc.RpcError) as unknown:
+        stub.Regress(regress, timeout=30)
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_streaming_call_is_unimplemented(channel):

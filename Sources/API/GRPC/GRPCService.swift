@@ -85,7 +85,9 @@ public struct GRPCService: APIRouteHandler {
         case .serverMetadata: serverMetadata(call: call)
         case .modelMetadata: modelMetadata(try decode(message), call: call)
         case .modelInfer: modelInfer(try decode(message), call: call)
-        case .classify, .regress, .multiInference, .handleReloadConfigRequest:
+        case .classify: classify(try decode(message), call: call)
+        case .regress: regress(try decode(message), call: call)
+        case .multiInference, .handleReloadConfigRequest:
             throw GRPCStatus(.unimplemented, method.unsupportedReason ?? "\(method.path) is not implemented")
         }
     }

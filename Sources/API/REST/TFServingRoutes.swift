@@ -39,10 +39,10 @@ struct TFServingRoutes: APIRouteHandler {
                 let body = TFServingModelJSON.metadata(
                     modelName: servable.modelName, version: servable.version, signatures: servable.signatures)
                 writer.respond(JSONResponse.make(status: 200, body: body))
-            case .classify, .regress:
-                throw .unimplemented(
-                    "The \(route.action.rawValue) API is not implemented by this server; "
-                        + "call :predict with the signature's serialized tf.Example input instead")
+            case .classify:
+                try inferFromExamples(.classify, request, model: route.model, writer: writer)
+            case .regress:
+                try inferFromExamples(.regress, request, model: route.model, writer: writer)
             case .predict:
                 try predict(request, model: route.model, writer: writer)
             }
@@ -51,14 +51,35 @@ struct TFServingRoutes: APIRouteHandler {
         }
     }
 
-    private func predict(_ request: ServerRequest, model: ModelSpec, writer: any ResponseWriter) throws(ServingError) {
-        guard !writer.isCancelled else { return }
-        guard request.body.readableBytes <= options.maxJSONBodyBytes else {
-            writer.respond(JSONResponse.error(
-                status: 413,
-                message: "Request body of \(request.body.readableBytes) bytes exceeds the limit of \(options.maxJSONBodyBytes) bytes"))
-            return
+    /// Answers 413 and returns false when the body is over the JSON limit.
+    private func bodyFits(_ request: ServerRequest, writer: any ResponseWriter) -> Bool {
+        guard request.body.readableBytes > options.maxJSONBodyBytes else { return true }
+        writer.respond(JSONResponse.error(
+            status: 413,
+            message: "Request body of \(request.body.readableBytes) bytes exceeds the limit of \(options.maxJSONBodyBytes) bytes"))
+        return false
+    }
+
+    /// `:classify` and `:regress`: the examples become serialized tf.Example protos fed to the signature.
+    private func inferFromExamples(
+        _ kind: ExampleInference.Kind, _ request: ServerRequest, model: ModelSpec, writer: any ResponseWriter
+    ) throws(ServingError) {
+        guard !writer.isCancelled, bodyFits(request, writer: writer) else { return }
+        let servable = try backend.servable(for: model)
+        let method = kind == .classify ? "classify" : "regress"
+        let decoded = try ExampleJSON.decode(request.body, method: method, maxDepth: options.maxJSONDepth)
+        let signature = try ExampleInference.signature(decoded.signatureName, of: servable, for: kind)
+        ExampleInference.run(kind, signature: signature, examples: decoded.serializedExamples, on: servable) { result in
+            guard !writer.isCancelled else { return }
+            switch result {
+            case .success(let outcome): writer.respond(JSONResponse.make(status: 200, body: ExampleJSON.encode(outcome)))
+            case .failure(let error): writer.respond(JSONResponse.error(error))
+            }
         }
+    }
+
+    private func predict(_ request: ServerRequest, model: ModelSpec, writer: any ResponseWriter) throws(ServingError) {
+        guard !writer.isCancelled, bodyFits(request, writer: writer) else { return }
         let servable = try backend.servable(for: model)
         let decoded = try decoder.decodePredict(request.body) { name throws(ServingError) -> SignatureSpec in
             let key = name ?? SignatureSpec.defaultName

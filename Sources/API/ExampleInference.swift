@@ -1,0 +1,165 @@
+import Tensors
+
+/// TF Serving's Classify and Regress over a signature that reads serialized `tf.Example` protos: which
+/// signatures qualify, how the examples are fed, and how the outputs become results — shared by the REST
+/// and gRPC front ends.
+enum ExampleInference {
+    enum Kind: Sendable {
+        case classify
+        case regress
+
+        var methodName: String {
+            switch self {
+            case .classify: "tensorflow/serving/classify"
+            case .regress: "tensorflow/serving/regress"
+            }
+        }
+
+        var apiName: String {
+            switch self {
+            case .classify: "classification"
+            case .regress: "regression"
+            }
+        }
+    }
+
+    /// One class of one example: a label when the signature has `classes`, a score when it has `scores`.
+    struct Class: Sendable, Equatable {
+        var label: [UInt8]
+        var score: Float
+    }
+
+    enum Outcome: Sendable {
+        /// Per example, its classes in the model's order.
+        case classifications([[Class]])
+        /// One value per example.
+        case regressions([Float])
+    }
+
+    static let inputKey = "inputs"
+    static let classesKey = "classes"
+    static let scoresKey = "scores"
+    static let regressionKey = "outputs"
+
+    /// The signature a request names (or `serving_default`), checked as TF Serving checks it.
+    static func signature(_ name: String?, of servable: any Servable, for kind: Kind) throws(ServingError) -> SignatureSpec {
+        let key = name ?? SignatureSpec.defaultName
+        guard let signature = servable.signatures[key] else {
+            throw .invalidArgument("No signature was found with the name: \(key)")
+        }
+        guard signature.methodName == kind.methodName else {
+            throw .invalidArgument(
+                "Expected \(kind.apiName) signature method_name to be \(kind.methodName). Was: \(signature.methodName)")
+        }
+        guard signature.inputs.count == 1 else { throw .invalidArgument("Expected one input Tensor.") }
+        guard let input = signature.inputs[inputKey] else {
+            throw .invalidArgument("No \(kind.apiName) inputs found in signature '\(key)'; its input is '\(signature.inputs.keys.sorted().joined())'")
+        }
+        guard input.dtype == .string else {
+            throw .invalidArgument("The \(kind.apiName) input '\(inputKey)' of signature '\(key)' is \(input.dtype.tensorFlowName), expected DT_STRING")
+        }
+        switch kind {
+        case .classify:
+            guard signature.outputs.count == 1 || signature.outputs.count == 2 else {
+                throw .invalidArgument("Expected one or two output Tensors, found \(signature.outputs.count)")
+            }
+            guard signature.outputs[classesKey] != nil || signature.outputs[scoresKey] != nil else {
+                throw .invalidArgument(
+                    "Expected classification signature outputs to contain at least one of \"classes\" or \"scores\"; "
+                        + "signature '\(key)' has \(signature.outputs.keys.sorted().joined(separator: ", "))")
+            }
+        case .regress:
+            guard signature.outputs.count == 1 else {
+                throw .invalidArgument("Expected one output Tensor.")
+            }
+            guard signature.outputs[regressionKey] != nil else {
+                throw .invalidArgument(
+                    "No regression outputs found in signature '\(key)'; its output is '\(signature.outputs.keys.sorted().joined())'")
+            }
+        }
+        return signature
+    }
+
+    /// Runs `signature` on the serialized examples and turns its outputs into results.
+    static func run(
+        _ kind: Kind, signature: SignatureSpec, examples: [[UInt8]], on servable: any Servable,
+        completion: @escaping @Sendable (Result<Outcome, ServingError>) -> Void
+    ) {
+        guard !examples.isEmpty else {
+            completion(.failure(.invalidArgument("Input is empty.")))
+            return
+        }
+        let count = examples.count
+        let input = Tensor(strings: examples, shape: [count])
+        servable.predict(signature: signature.name, inputs: [inputKey: input], outputFilter: []) { result in
+            completion(result.flatMap { outputs in
+                Result { () throws(ServingError) -> Outcome in
+                    switch kind {
+                    case .classify: try classifications(outputs, examples: count)
+                    case .regress: try regressions(outputs, examples: count)
+                    }
+                }
+            })
+        }
+    }
+
+    private static func classifications(_ outputs: [String: Tensor], examples: Int) throws(ServingError) -> Outcome {
+        let classes = outputs[classesKey], scores = outputs[scoresKey]
+        guard classes != nil || scores != nil else {
+            throw .internal("The model produced neither \"classes\" nor \"scores\"")
+        }
+        var width: Int?
+        if let classes {
+            guard classes.shape.rank == 2 else {
+                throw .invalidArgument("Expected Tensor shape: [batch_size num_classes] but got \(classes.shape)")
+            }
+            guard classes.dtype == .string else {
+                throw .invalidArgument("Expected classes Tensor of DT_STRING. Got: \(classes.dtype.tensorFlowName)")
+            }
+            guard classes.shape[0] == examples else {
+                throw .invalidArgument("Expected classes output batch size of \(examples). Got: \(classes.shape[0])")
+            }
+            width = classes.shape[1]
+        }
+        if let scores {
+            guard scores.shape.rank == 2 else {
+                throw .invalidArgument("Expected Tensor shape: [batch_size num_classes] but got \(scores.shape)")
+            }
+            guard scores.dtype == .float32 else {
+                throw .invalidArgument("Expected scores Tensor of DT_FLOAT. Got: \(scores.dtype.tensorFlowName)")
+            }
+            guard scores.shape[0] == examples else {
+                throw .invalidArgument("Expected scores output batch size of \(examples). Got: \(scores.shape[0])")
+            }
+            if let width, width != scores.shape[1] {
+                throw .invalidArgument("Tensors class and score should match in dim_size(1). Got \(width) vs. \(scores.shape[1])")
+            }
+            width = scores.shape[1]
+        }
+        let columns = width ?? 0
+        let labels = classes?.strings ?? []
+        let values = scores?.scalars(as: Float.self) ?? []
+        return .classifications((0..<examples).map { row in
+            (0..<columns).map { column in
+                let index = row * columns + column
+                return Class(label: index < labels.count ? labels[index] : [], score: index < values.count ? values[index] : 0)
+            }
+        })
+    }
+
+    private static func regressions(_ outputs: [String: Tensor], examples: Int) throws(ServingError) -> Outcome {
+        guard let values = outputs[regressionKey] else {
+            throw .internal("The model did not produce \"\(regressionKey)\"")
+        }
+        guard values.dtype == .float32 else {
+            throw .invalidArgument("Expected output Tensor of DT_FLOAT. Got: \(values.dtype.tensorFlowName)")
+        }
+        guard values.shape.rank == 1 || (values.shape.rank == 2 && values.shape[1] == 1) else {
+            throw .invalidArgument("Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got \(values.shape)")
+        }
+        guard values.shape[0] == examples else {
+            throw .invalidArgument("Input batch size did not match output batch size: \(examples) vs. \(values.shape[0])")
+        }
+        return .regressions(values.scalars(as: Float.self))
+    }
+}
