@@ -98,6 +98,34 @@ import Transport
         #expect(servable.callCount == 0)
     }
 
+    /// Every truncation of a valid body, and every byte of it replaced by a structural character, either
+    /// decodes or fails as INVALID_ARGUMENT.
+    @Test func damagedBodiesFailCleanly() {
+        let body = Array(#"{"signature_name": "s", "context": {"c": [1, 2]}, "examples": [{"a": [1.5, -2e3], "b": "x\n", "d": {"b64": "AAA="}}, {"e": [true, 7]}]}"#.utf8)
+        func outcome(_ bytes: [UInt8]) -> StatusCode? {
+            var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            do {
+                _ = try ExampleJSON.decode(buffer, method: "classify", maxDepth: 64)
+                return nil
+            } catch {
+                return error.code
+            }
+        }
+        #expect(outcome(body) == nil)
+        for length in 0..<body.count {
+            #expect(outcome(Array(body[..<length])) == .invalidArgument, "first \(length) bytes")
+        }
+        for index in body.indices {
+            for replacement in Array("\"{}[],:0-ex".utf8) + [0, 0xFF] {
+                var damaged = body
+                damaged[index] = replacement
+                let code = outcome(damaged)
+                #expect(code == nil || code == .invalidArgument, "byte \(index) = \(replacement)")
+            }
+        }
+    }
+
     @Test func outputsOfTheWrongShapeAre400() throws {
         let (router, _) = makeRouter { signature, inputs in
             let count = inputs["inputs"]?.shape[0] ?? 0

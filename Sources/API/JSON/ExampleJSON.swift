@@ -57,7 +57,7 @@ enum ExampleJSON {
             } while try scanner.nextObjectMember()
         }
         scanner.skipWhitespace()
-        guard scanner.isAtEnd else { throw scanner.malformed("unexpected content after the request object") }
+        guard scanner.isAtEnd else { throw scanner.malformed("unexpected data after the top-level object") }
         guard let examples else {
             throw .invalidArgument("When method is \(method), key 'examples' is expected and was not found")
         }
