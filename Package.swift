@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "Batching", "Tensors"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", nio, nioPosix, nioSSL]),
         .testTarget(name: "APITests", dependencies: ["API", "Tensors", "Transport", "TFProtos", protobuf, nio]),
-        .testTarget(name: "ModelServerTests", dependencies: ["ModelServer", "TFProtos", protobuf]),
+        .testTarget(name: "ModelServerTests", dependencies: ["ModelServer", "TFProtos", "SavedModel", protobuf]),
     ],
     swiftLanguageModes: [.v6]
 )

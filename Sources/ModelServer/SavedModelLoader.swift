@@ -7,6 +7,8 @@ import Tensors
 struct SavedModelLoader: ServableLoader {
     let tags: Set<String>
     let runtimeOptions: RuntimeOptions
+    /// Whether `assets.extra/tf_serving_warmup_requests` is replayed before a version serves.
+    var warmup = true
 
     func load(model: String, version: Int64, directory: String) throws(ServingError) -> any LoadedServable {
         // The file's tensors and the load's temporaries are released by the time `compile` returns; their
@@ -17,7 +19,9 @@ struct SavedModelLoader: ServableLoader {
 
     func compile(_ directory: String) throws(ServingError) -> CompiledModel {
         let bundle = try SavedModelBundle.load(directory: directory, tags: tags)
-        return try CompiledModel.compile(bundle, options: runtimeOptions)
+        let model = try CompiledModel.compile(bundle, options: runtimeOptions)
+        if warmup { try Warmup.run(try WarmupRecords.read(versionDirectory: directory), on: model) }
+        return model
     }
 }
 

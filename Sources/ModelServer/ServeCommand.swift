@@ -52,7 +52,8 @@ struct ServeCommand: AsyncParsableCommand {
         let models = try modelConfigurations(batching: batching)
         let loader = SavedModelLoader(
             tags: Set(flags.savedModelTags.split(separator: ",").map(String.init)),
-            runtimeOptions: RuntimeOptions(intraOpThreads: max(1, flags.intraOpParallelism)))
+            runtimeOptions: RuntimeOptions(intraOpThreads: max(1, flags.intraOpParallelism)),
+            warmup: flags.enableModelWarmup)
         let manager = ModelManager(
             configurations: models, loader: loader, scheduler: scheduler,
             pollInterval: flags.fileSystemPollWaitSeconds > 0 ? .seconds(flags.fileSystemPollWaitSeconds) : nil,

@@ -39,6 +39,10 @@ struct ServerFlags: ParsableArguments {
     @Option(name: .customLong("enable_batching"), help: "Merge concurrent requests into batches (true/false).")
     var enableBatching: Bool = false
 
+    @Option(name: .customLong("enable_model_warmup"),
+            help: "Replay assets.extra/tf_serving_warmup_requests before a version serves (true/false).")
+    var enableModelWarmup: Bool = true
+
     @Option(name: .customLong("num_batch_threads"), help: "Threads that run model computations; 0 = one per core.")
     var numBatchThreads: Int = 0
 
@@ -71,7 +75,7 @@ struct ServerFlags: ParsableArguments {
     var shutdownDrainSeconds: Int = 30
 
     /// Flags TF Serving accepts without a value (`--enable_batching` = `--enable_batching=true`).
-    static let booleanFlags: Set<String> = ["--enable_batching"]
+    static let booleanFlags: Set<String> = ["--enable_batching", "--enable_model_warmup"]
 
     /// Rewrites bare boolean flags to the `=true` form the parser expects.
     static func normalize(_ arguments: [String]) -> [String] {

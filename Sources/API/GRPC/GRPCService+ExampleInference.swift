@@ -49,7 +49,7 @@ extension GRPCService {
             let spec = try ModelSpec(proto: proto, hasSpec: hasSpec)
             let servable = try backend.servable(for: spec)
             let signature = try ExampleInference.signature(spec.signatureName, of: servable, for: kind)
-            let examples = try Self.serializedExamples(input)
+            let examples = try input.serializedExamples()
             guard !call.isFinished else { return }
             let responseSpec = Tensorflow_Serving_ModelSpec(
                 modelName: servable.modelName, version: servable.version, signatureName: signature.name)
@@ -65,12 +65,14 @@ extension GRPCService {
             call.fail(error)
         }
     }
+}
 
-    /// The request's examples serialized, each after the serialized context when there is one (protobuf
-    /// merging lets the example's own features win), as TF Serving feeds them.
-    static func serializedExamples(_ input: Tensorflow_Serving_Input) throws(ServingError) -> [[UInt8]] {
+extension Tensorflow_Serving_Input {
+    /// The examples serialized, each after the serialized context when there is one (protobuf merging lets
+    /// the example's own features win), as TF Serving feeds them to a classify or regress signature.
+    public func serializedExamples() throws(ServingError) -> [[UInt8]] {
         do {
-            switch input.kind {
+            switch kind {
             case .exampleList(let list)?:
                 return try list.examples.map { try $0.serializedBytes() }
             case .exampleListWithContext(let list)?:

@@ -1,0 +1,54 @@
+import API
+import Runtime
+import SavedModel
+import TFProtos
+import Tensors
+
+/// Replays a version's warmup requests (`assets.extra/tf_serving_warmup_requests`) on its compiled
+/// model before the version serves, as TF Serving does: predict logs run their signature on their
+/// inputs, classify and regress logs run theirs on the serialized examples. Any failure fails the load.
+enum Warmup {
+    static func run(_ logs: [Tensorflow_Serving_PredictionLog], on model: CompiledModel) throws(ServingError) {
+        for (index, log) in logs.enumerated() {
+            do throws(ServingError) {
+                try replay(log, on: model)
+            } catch {
+                throw ServingError(error.code, "warmup request \(index + 1) of \(logs.count) failed: \(error.message)")
+            }
+        }
+    }
+
+    private static func replay(_ log: Tensorflow_Serving_PredictionLog, on model: CompiledModel) throws(ServingError) {
+        switch log.logType {
+        case .predictLog(let entry)?:
+            let request = entry.request
+            let signature = try compiled(request.modelSpec.signatureName, in: model)
+            var inputs: [String: Tensor] = [:]
+            for (name, proto) in request.inputs { inputs[name] = try Tensor(proto: proto) }
+            _ = try signature.run(inputs, outputs: request.outputFilter.isEmpty ? nil : request.outputFilter)
+        case .classifyLog(let entry)?:
+            let signature = try compiled(entry.request.modelSpec.signatureName, in: model)
+            try runExamples(try entry.request.input.serializedExamples(), on: signature)
+        case .regressLog(let entry)?:
+            let signature = try compiled(entry.request.modelSpec.signatureName, in: model)
+            try runExamples(try entry.request.input.serializedExamples(), on: signature)
+        case .multiInferenceLog?:
+            throw .unimplemented("MultiInference warmup records are not supported; record Classify or Regress requests instead")
+        case nil:
+            throw .invalidArgument("the PredictionLog holds no request")
+        }
+    }
+
+    private static func compiled(_ name: String, in model: CompiledModel) throws(ServingError) -> CompiledSignature {
+        let key = name.isEmpty ? SignatureSpec.defaultName : name
+        guard let signature = model.signatures[key] else {
+            throw .invalidArgument("no signature '\(key)'; the model has \(model.signatures.keys.sorted().joined(separator: ", "))")
+        }
+        return signature
+    }
+
+    private static func runExamples(_ examples: [[UInt8]], on signature: CompiledSignature) throws(ServingError) {
+        guard !examples.isEmpty else { throw .invalidArgument("Input is empty.") }
+        _ = try signature.run(["inputs": Tensor(strings: examples, shape: [examples.count])])
+    }
+}
