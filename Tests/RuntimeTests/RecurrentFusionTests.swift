@@ -195,6 +195,18 @@ import Testing
         }
     }
 
+    @Test func signaturesOfOneFunctionShareProjectedTables() throws {
+        let bundle = try SavedModelBundle.load(directory: Fixtures.modelsDirectory + "/embedding_rnn_keras3/1")
+        let model = try CompiledModel.compile(bundle)
+        func tables(_ key: String) throws -> [ObjectIdentifier] {
+            try Self.loops(try #require(model.signatures[key]).plan).fused.compactMap { $0.1.embedding?.table }.map(ObjectIdentifier.init)
+        }
+        let serve = try tables("serve")
+        #expect(serve.count == 2)
+        #expect(Set(serve).count == 2)
+        #expect(serve.sorted { $0.hashValue < $1.hashValue } == (try tables("serving_default")).sorted { $0.hashValue < $1.hashValue })
+    }
+
     /// The lookup path against the projecting path on the same sequence: the loop inputs are built from
     /// the embedding the way the plan builds them, then run with and without the token ids.
     @Test func projectedRowsMatchProjectingTheGatheredSequence() throws {

@@ -261,7 +261,7 @@ struct GraphEvaluator {
             }
         }
         let outputSlots = needed
-        let fused = EpilogueFusion.fuse(RecurrentFusion.fuse(steps, constants: constantTemplate), constants: constantTemplate, protected: outputSlots,
+        let fused = EpilogueFusion.fuse(RecurrentFusion.fuse(steps, constants: constantTemplate, packing: store.packing), constants: constantTemplate, protected: outputSlots,
                                         packing: store.packing)
         var kept: [PlanStep] = []
         for step in fused.reversed() where step.kernel.hasEffects || step.outputs.contains(where: needed.contains) {

@@ -14,7 +14,8 @@ import Tensors
 /// Transpose(GatherV2(table, tokens, axis 0), [1, 0, 2]))`), the table is multiplied by the input kernel
 /// once (`ProjectedEmbedding`) and the fused step also reads the tokens.
 enum RecurrentFusion {
-    static func fuse(_ steps: [PlanStep], constants: [Int: Tensor] = [:]) -> [PlanStep] {
+    /// `packing` shares projected embedding tables with the other signatures of the model being compiled.
+    static func fuse(_ steps: [PlanStep], constants: [Int: Tensor] = [:], packing: WeightPacking? = nil) -> [PlanStep] {
         var producers: [Int: Int] = [:]
         for (index, step) in steps.enumerated() {
             for slot in step.outputs { producers[slot] = index }
@@ -26,7 +27,9 @@ enum RecurrentFusion {
             var inputs = step.inputs
             var location = "\(step.location) as a fused \(kernel.cell) loop"
             if let (table, tokens) = embeddingLookup(step.inputs[kernel.layout.inputSequence], steps, producers, constants),
-               let embedding = ProjectedEmbedding(embedding: table, weights: kernel.weights) {
+               let embedding = packing?.projectedEmbedding(table, weights: kernel.weights, make: {
+                   ProjectedEmbedding(embedding: table, weights: kernel.weights)
+               }) ?? ProjectedEmbedding(embedding: table, weights: kernel.weights) {
                 kernel.embedding = embedding
                 inputs.append(tokens)
                 location += " over a projected embedding"

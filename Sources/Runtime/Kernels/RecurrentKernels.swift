@@ -88,6 +88,8 @@ struct CellWeights: Sendable {
     let inputBias: TensorBuffer
     /// [gateWidth], added to the recurrent projection.
     let recurrentBias: TensorBuffer
+    /// A hash of the input kernel's values, so load-time work derived from it can be shared.
+    let kernelDigest: Int
 
     /// nil when the sizes do not fit together.
     init?(inputSize: Int, units: Int, gates: Int, kernel: [Float], recurrentKernel: [Float], inputBias: [Float],
@@ -103,6 +105,11 @@ struct CellWeights: Sendable {
         self.recurrentKernel = GateMatrix(recurrentKernel, rows: units, columns: width)
         self.inputBias = inputBias.withUnsafeBytes { TensorBuffer(copying: $0) }
         self.recurrentBias = recurrentBias.withUnsafeBytes { TensorBuffer(copying: $0) }
+        var hasher = Hasher()
+        hasher.combine(inputSize)
+        hasher.combine(width)
+        for value in kernel { hasher.combine(value.bitPattern) }
+        kernelDigest = hasher.finalize()
     }
 }
 
