@@ -137,7 +137,7 @@ struct ProjectedEmbedding: Sendable {
     /// nil when `embedding` is not a float32 [vocabulary, inputSize] matrix or the product is too large.
     init?(embedding: Tensor, weights: CellWeights) {
         guard embedding.dtype == .float32, embedding.shape.rank == 2, embedding.shape[1] == weights.inputSize,
-              embedding.shape[0] > 0, embedding.shape[0] * weights.gateWidth * 4 <= Self.maximumBytes,
+              embedding.shape[0] > 0, embedding.shape[0] <= Self.maximumBytes / (4 * weights.gateWidth),
               let source = embedding.buffer, source.byteCount >= embedding.elementCount * 4,
               let (_, product) = try? Tensor.allocateUninitialized(.float32, [embedding.shape[0], weights.gateWidth]),
               (try? weights.kernel.multiply(source.baseAddress.assumingMemoryBound(to: Float.self),
@@ -155,8 +155,9 @@ struct ProjectedEmbedding: Sendable {
 ///
 /// Inputs and outputs are the loop variables, exactly as for the While step it replaces; with an
 /// `embedding`, one more input follows them: the token ids the input sequence was gathered with
-/// ([batch, sequence length]). Inputs the fused path does not cover (other dtypes or shapes, unset or out-of-range list elements, more
-/// iterations than allowed) run the original loop, so they behave exactly as before.
+/// ([batch, sequence length]). Inputs the fused path does not cover (other dtypes or shapes, unset or
+/// out-of-range list elements, more iterations than allowed) run the original loop, so they behave
+/// exactly as before.
 struct RecurrentLoopKernel: Kernel {
     let cell: RecurrentCell
     let weights: CellWeights
