@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel_support.h"
+
 enum { MR = 6, NR = PG_PANEL_WIDTH };
 
 size_t pg_packed_size(int k, int n) {
@@ -73,25 +75,6 @@ static void patch_values(const pg_conv_geometry *g, int row, int k0, int count, 
     }
 }
 
-/* Thread-local working memory, grown on demand and kept for the thread's next call. */
-typedef struct {
-    void *data;
-    size_t capacity;
-} work_buffer;
-
-static void *reserve(work_buffer *buffer, size_t bytes, int zeroed) {
-    if (buffer->capacity < bytes) {
-        size_t rounded = (bytes + 63) / 64 * 64;
-        void *grown = aligned_alloc(64, rounded);
-        if (!grown) return NULL;
-        free(buffer->data);
-        buffer->data = grown;
-        buffer->capacity = rounded;
-        if (zeroed) memset(grown, 0, rounded);
-    }
-    return buffer->data;
-}
-
 static inline float finish_scalar(float value, const float *bias, int column, int activation) {
     if (bias) value += bias[column];
     if (activation == PG_RELU) {
@@ -122,18 +105,6 @@ static void store_partial(float tile[MR][NR], float *c, int ldc, int rows, int c
 int pg_supported(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-__attribute__((target("avx2,fma")))
-static inline __m256 finish_vector(__m256 value, const float *bias, const float *residual, int activation) {
-    if (bias) value = _mm256_add_ps(value, _mm256_loadu_ps(bias));
-    if (residual) value = _mm256_add_ps(value, _mm256_loadu_ps(residual));
-    if (activation == PG_RELU) {
-        value = _mm256_max_ps(_mm256_setzero_ps(), value);
-    } else if (activation == PG_RELU6) {
-        value = _mm256_min_ps(_mm256_set1_ps(6), _mm256_max_ps(_mm256_setzero_ps(), value));
-    }
-    return value;
 }
 
 #define PG_STORE_ROW(i, low, high)                                                                \

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel_support.h"
+
 enum { TILE = 4, POSITIONS = TILE * TILE, ROW_BLOCK = 6, SPREAD = 16 };
 
 size_t pg_winograd_size(int cin, int cout) {
@@ -40,27 +42,9 @@ int pg_winograd_pack(const float *filter, int cin, int cout, float *packed) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-typedef struct {
-    void *data;
-    size_t capacity;
-} work_buffer;
-
 static _Thread_local work_buffer transformed_inputs;
 static _Thread_local work_buffer products;
 static _Thread_local work_buffer zero_pixels;
-
-static float *reserve(work_buffer *buffer, size_t floats) {
-    size_t bytes = floats * sizeof(float);
-    if (buffer->capacity < bytes) {
-        size_t rounded = (bytes + 63) / 64 * 64;
-        void *grown = aligned_alloc(64, rounded);
-        if (!grown) return NULL;
-        free(buffer->data);
-        buffer->data = grown;
-        buffer->capacity = rounded;
-    }
-    return buffer->data;
-}
 
 #define AVX2 __attribute__((target("avx2,fma")))
 
@@ -85,18 +69,6 @@ AVX2 static inline void transform_input(const float *const pixels[4][4], int cha
     }
 }
 
-__attribute__((target("avx2,fma"), always_inline))
-static inline __m256 finish(__m256 value, const float *bias, const float *residual, const int activation) {
-    if (bias) value = _mm256_add_ps(value, _mm256_loadu_ps(bias));
-    if (residual) value = _mm256_add_ps(value, _mm256_loadu_ps(residual));
-    if (activation == PG_RELU) {
-        value = _mm256_max_ps(_mm256_setzero_ps(), value);
-    } else if (activation == PG_RELU6) {
-        value = _mm256_min_ps(_mm256_set1_ps(6), _mm256_max_ps(_mm256_setzero_ps(), value));
-    }
-    return value;
-}
-
 /* Aᵀ m A for eight output channels of one tile (m position p at m + p·stride), stored to the 2×2 outputs
    `out[i][j]` that exist (NULL otherwise). `activation` is a constant at each use. */
 __attribute__((target("avx2,fma"), always_inline))
@@ -117,10 +89,10 @@ static inline void transform_output(const float *m, size_t stride, int channel, 
         __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(s[i][1], s[i][2]), s[i][3]);
         if (out[i][0])
             _mm256_storeu_ps(out[i][0] + channel,
-                             finish(y0, channel_bias, added[i][0] ? added[i][0] + channel : NULL, activation));
+                             finish_vector(y0, channel_bias, added[i][0] ? added[i][0] + channel : NULL, activation));
         if (out[i][1])
             _mm256_storeu_ps(out[i][1] + channel,
-                             finish(y1, channel_bias, added[i][1] ? added[i][1] + channel : NULL, activation));
+                             finish_vector(y1, channel_bias, added[i][1] ? added[i][1] + channel : NULL, activation));
     }
 }
 
@@ -148,11 +120,10 @@ AVX2 static int winograd_conv(int batch, const pg_conv_geometry *g, int cout, co
     /* Tiles transformed together: their 16 input and 16 product matrices stay near 128 KiB. */
     int block = 2048 / (cin + cout);
     block = block < ROW_BLOCK ? ROW_BLOCK : block > 48 ? 48 : block / ROW_BLOCK * ROW_BLOCK;
-    float *v = reserve(&transformed_inputs, (size_t)POSITIONS * ((size_t)block * cin + SPREAD));
-    float *m = reserve(&products, (size_t)POSITIONS * ((size_t)block * cout + SPREAD));
-    float *zeros = reserve(&zero_pixels, (size_t)cin);
+    float *v = reserve(&transformed_inputs, POSITIONS * ((size_t)block * cin + SPREAD) * sizeof(float), 0);
+    float *m = reserve(&products, POSITIONS * ((size_t)block * cout + SPREAD) * sizeof(float), 0);
+    const float *zeros = reserve(&zero_pixels, (size_t)cin * sizeof(float), 1);
     if (!v || !m || !zeros) return -1;
-    memset(zeros, 0, (size_t)cin * sizeof(float));
     size_t row_size = (size_t)g->width * cin;
     size_t one = pg_packed_size(cin, cout);
     size_t image_size = (size_t)g->height * g->width * cin;
