@@ -9,7 +9,9 @@ import Tensors
 /// constant weights at load time, so the fused step runs one GEMM and one pass over its output.
 enum EpilogueFusion {
     /// `packing` shares packed weights with the other steps and signatures of the model being compiled.
-    static func fuse(_ steps: [PlanStep], constants: [Int: Tensor], protected: Set<Int>, packing: WeightPacking? = nil) -> [PlanStep] {
+    static func fuse(
+        _ steps: [PlanStep], constants: [Int: Tensor], protected: Set<Int>, packing: WeightPacking = WeightPacking()
+    ) -> [PlanStep] {
         var readers: [Int: [Int]] = [:]
         for (index, step) in steps.enumerated() {
             for slot in step.inputs { readers[slot, default: []].append(index) }
@@ -151,43 +153,44 @@ enum EpilogueFusion {
 
         /// The fused kernel and whether it still reads the weights from its second input.
         func fusedKernel(
-            affine: ChannelAffine, activation: EpilogueActivation, addsResidual: Bool, packing: WeightPacking?
+            affine: ChannelAffine, activation: EpilogueActivation, addsResidual: Bool, packing: WeightPacking
         ) -> (kernel: any Kernel, readsWeights: Bool)? {
             let epilogue = GEMMEpilogue(biasValues: affine.shift ?? [], activation: activation)
-            /// The constant with the folded scale applied.
-            func scaledWeights(_ weights: Tensor, alongFirstAxis: Bool) -> Tensor? {
-                guard let scale = affine.scale else { return weights }
-                return Self.scaled(weights, by: scale, alongFirstAxis: alongFirstAxis)
+            /// The packed form of the scaled constant, shared through `packing` (built by `pack` on first
+            /// use); where it cannot be packed, the scaled constant itself. nil when the scale does not fit.
+            func prepared(
+                _ weights: Tensor, form: WeightPacking.Form, alongFirstAxis: Bool, pack: (Tensor) -> PackedWeights?
+            ) -> (weights: Tensor, packed: PackedWeights?)? {
+                func scaledWeights() -> Tensor? {
+                    guard let scale = affine.scale else { return weights }
+                    return Self.scaled(weights, by: scale, alongFirstAxis: alongFirstAxis)
+                }
+                var scaled: Tensor?
+                let packed = packing.packed(weights, form: form, scale: affine.scale, epilogue: epilogue) {
+                    scaled = scaledWeights()
+                    return scaled.flatMap(pack)
+                }
+                if let packed { return (weights, packed) }
+                return (scaled ?? scaledWeights()).map { ($0, nil) }
             }
             switch kind {
             case .matMul(let matMul):
                 guard let weights, affine.scale != nil || packable else {
                     return (FusedMatMulKernel(matMul: matMul, epilogue: epilogue), true)
                 }
-                var made: Tensor?
-                let packed = packing?.packed(weights, form: .matrix(transposed: matMul.transposeB), scale: affine.scale, epilogue: epilogue) {
-                    made = scaledWeights(weights, alongFirstAxis: matMul.transposeB)
-                    guard let made, !matMul.transposeA else { return nil }
-                    return PackedWeights(matrix: made, transposed: matMul.transposeB, epilogue: epilogue)
-                }
-                if let packed { return (FusedMatMulKernel(matMul: matMul, weights: weights, epilogue: epilogue, packed: packed), false) }
-                guard let final = made ?? scaledWeights(weights, alongFirstAxis: matMul.transposeB) else { return nil }
-                return (FusedMatMulKernel(matMul: matMul, weights: final, epilogue: epilogue), false)
+                guard let (constant, packed) = prepared(
+                    weights, form: .matrix(transposed: matMul.transposeB), alongFirstAxis: matMul.transposeB,
+                    pack: { matMul.transposeA ? nil : PackedWeights(matrix: $0, transposed: matMul.transposeB, epilogue: epilogue) })
+                else { return nil }
+                return (FusedMatMulKernel(matMul: matMul, weights: constant, epilogue: epilogue, packed: packed), false)
             case .conv(let conv):
-                guard let weights else { return nil }
                 let winograd = FusedConv2DKernel.allowsWinograd(conv)
-                var made: Tensor?
-                let packed = packing?.packed(weights, form: .filter(winograd: winograd), scale: affine.scale, epilogue: epilogue) {
-                    made = scaledWeights(weights, alongFirstAxis: false)
-                    guard let made else { return nil }
-                    return PackedWeights(filter: made, epilogue: epilogue, winograd: winograd)
-                }
-                if let packed {
-                    return (FusedConv2DKernel(conv: conv, filter: weights, epilogue: epilogue, addsResidual: addsResidual,
-                                              packed: packed), false)
-                }
-                guard let filter = made ?? scaledWeights(weights, alongFirstAxis: false) else { return nil }
-                return (FusedConv2DKernel(conv: conv, filter: filter, epilogue: epilogue, addsResidual: addsResidual), false)
+                guard let weights, let (filter, packed) = prepared(
+                    weights, form: .filter(winograd: winograd), alongFirstAxis: false,
+                    pack: { PackedWeights(filter: $0, epilogue: epilogue, winograd: winograd) })
+                else { return nil }
+                return (FusedConv2DKernel(conv: conv, filter: filter, epilogue: epilogue, addsResidual: addsResidual,
+                                          packed: packed), false)
             }
         }
 

@@ -15,7 +15,7 @@ import Tensors
 /// once (`ProjectedEmbedding`) and the fused step also reads the tokens.
 enum RecurrentFusion {
     /// `packing` shares projected embedding tables with the other signatures of the model being compiled.
-    static func fuse(_ steps: [PlanStep], constants: [Int: Tensor] = [:], packing: WeightPacking? = nil) -> [PlanStep] {
+    static func fuse(_ steps: [PlanStep], constants: [Int: Tensor] = [:], packing: WeightPacking = WeightPacking()) -> [PlanStep] {
         var producers: [Int: Int] = [:]
         for (index, step) in steps.enumerated() {
             for slot in step.outputs { producers[slot] = index }
@@ -27,9 +27,9 @@ enum RecurrentFusion {
             var inputs = step.inputs
             var location = "\(step.location) as a fused \(kernel.cell) loop"
             if let (table, tokens) = embeddingLookup(step.inputs[kernel.layout.inputSequence], steps, producers, constants),
-               let embedding = packing?.projectedEmbedding(table, weights: kernel.weights, make: {
+               let embedding = packing.projectedEmbedding(table, weights: kernel.weights, make: {
                    ProjectedEmbedding(embedding: table, weights: kernel.weights)
-               }) ?? ProjectedEmbedding(embedding: table, weights: kernel.weights) {
+               }) {
                 kernel.embedding = embedding
                 inputs.append(tokens)
                 location += " over a projected embedding"
