@@ -4,7 +4,8 @@ import Tensors
 /// signatures qualify, how the examples are fed, and how the outputs become results — shared by the REST
 /// and gRPC front ends.
 enum ExampleInference {
-    enum Kind: Sendable {
+    /// The REST verb and the gRPC method's lower-case name.
+    enum Kind: String, Sendable {
         case classify
         case regress
 
@@ -108,35 +109,16 @@ enum ExampleInference {
         guard classes != nil || scores != nil else {
             throw .internal("The model produced neither \"classes\" nor \"scores\"")
         }
-        var width: Int?
-        if let classes {
-            guard classes.shape.rank == 2 else {
-                throw .invalidArgument("Expected Tensor shape: [batch_size num_classes] but got \(classes.shape)")
-            }
-            guard classes.dtype == .string else {
-                throw .invalidArgument("Expected classes Tensor of DT_STRING. Got: \(classes.dtype.tensorFlowName)")
-            }
-            guard classes.shape[0] == examples else {
-                throw .invalidArgument("Expected classes output batch size of \(examples). Got: \(classes.shape[0])")
-            }
-            width = classes.shape[1]
+        let classesWidth = try classes.map { tensor throws(ServingError) in
+            try classWidth(tensor, classesKey, .string, examples: examples)
         }
-        if let scores {
-            guard scores.shape.rank == 2 else {
-                throw .invalidArgument("Expected Tensor shape: [batch_size num_classes] but got \(scores.shape)")
-            }
-            guard scores.dtype == .float32 else {
-                throw .invalidArgument("Expected scores Tensor of DT_FLOAT. Got: \(scores.dtype.tensorFlowName)")
-            }
-            guard scores.shape[0] == examples else {
-                throw .invalidArgument("Expected scores output batch size of \(examples). Got: \(scores.shape[0])")
-            }
-            if let width, width != scores.shape[1] {
-                throw .invalidArgument("Tensors class and score should match in dim_size(1). Got \(width) vs. \(scores.shape[1])")
-            }
-            width = scores.shape[1]
+        let scoresWidth = try scores.map { tensor throws(ServingError) in
+            try classWidth(tensor, scoresKey, .float32, examples: examples)
         }
-        let columns = width ?? 0
+        if let classesWidth, let scoresWidth, classesWidth != scoresWidth {
+            throw .invalidArgument("Tensors class and score should match in dim_size(1). Got \(classesWidth) vs. \(scoresWidth)")
+        }
+        let columns = classesWidth ?? scoresWidth ?? 0
         let labels = classes?.strings ?? []
         let values = scores?.scalars(as: Float.self) ?? []
         return .classifications((0..<examples).map { row in
@@ -145,6 +127,20 @@ enum ExampleInference {
                 return Class(label: index < labels.count ? labels[index] : [], score: index < values.count ? values[index] : 0)
             }
         })
+    }
+
+    /// The number of classes of a [batch, classes] `classes` or `scores` output, checked as TF Serving does.
+    private static func classWidth(_ tensor: Tensor, _ name: String, _ dtype: DType, examples: Int) throws(ServingError) -> Int {
+        guard tensor.shape.rank == 2 else {
+            throw .invalidArgument("Expected Tensor shape: [batch_size num_classes] but got \(tensor.shape)")
+        }
+        guard tensor.dtype == dtype else {
+            throw .invalidArgument("Expected \(name) Tensor of \(dtype.tensorFlowName). Got: \(tensor.dtype.tensorFlowName)")
+        }
+        guard tensor.shape[0] == examples else {
+            throw .invalidArgument("Expected \(name) output batch size of \(examples). Got: \(tensor.shape[0])")
+        }
+        return tensor.shape[1]
     }
 
     private static func regressions(_ outputs: [String: Tensor], examples: Int) throws(ServingError) -> Outcome {

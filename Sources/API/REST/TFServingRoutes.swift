@@ -66,8 +66,7 @@ struct TFServingRoutes: APIRouteHandler {
     ) throws(ServingError) {
         guard !writer.isCancelled, bodyFits(request, writer: writer) else { return }
         let servable = try backend.servable(for: model)
-        let method = kind == .classify ? "classify" : "regress"
-        let decoded = try ExampleJSON.decode(request.body, method: method, maxDepth: options.maxJSONDepth)
+        let decoded = try ExampleJSON.decode(request.body, method: kind.rawValue, maxDepth: options.maxJSONDepth)
         let signature = try ExampleInference.signature(decoded.signatureName, of: servable, for: kind)
         ExampleInference.run(kind, signature: signature, examples: decoded.serializedExamples, on: servable) { result in
             guard !writer.isCancelled else { return }
