@@ -41,7 +41,7 @@ struct BenchCommand: ParsableCommand {
         let loadStart = DispatchTime.now().uptimeNanoseconds
         let loader = SavedModelLoader(tags: Set(savedModelTags.split(separator: ",").map(String.init)),
                                       runtimeOptions: RuntimeOptions(intraOpThreads: max(1, threads)))
-        let model = try loader.compile(directory)
+        let model = try loader.compiledModel(in: directory)
         TensorBuffer.releaseRecycledMemory()
         let loadMillis = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         guard let compiled = model.signatures[signature] else {

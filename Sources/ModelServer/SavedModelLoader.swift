@@ -11,13 +11,14 @@ struct SavedModelLoader: ServableLoader {
     var warmup = true
 
     func load(model: String, version: Int64, directory: String) throws(ServingError) -> any LoadedServable {
-        // The file's tensors and the load's temporaries are released by the time `compile` returns; their
+        // The file's tensors and the load's temporaries are released by the time `compiledModel` returns; their
         // large buffers would otherwise stay in the reuse pool.
         defer { TensorBuffer.releaseRecycledMemory() }
-        return CompiledServable(model: try compile(directory))
+        return CompiledServable(model: try compiledModel(in: directory))
     }
 
-    func compile(_ directory: String) throws(ServingError) -> CompiledModel {
+    /// The version in `directory` compiled and, unless `warmup` is off, warmed up.
+    func compiledModel(in directory: String) throws(ServingError) -> CompiledModel {
         let bundle = try SavedModelBundle.load(directory: directory, tags: tags)
         let model = try CompiledModel.compile(bundle, options: runtimeOptions)
         if warmup { try Warmup.run(try WarmupRecords.read(versionDirectory: directory), on: model) }
