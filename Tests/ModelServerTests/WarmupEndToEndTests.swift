@@ -4,7 +4,8 @@ import TFProtos
 import Testing
 
 /// A version with `assets.extra/tf_serving_warmup_requests` replays them before it serves; a failing
-/// request fails the load with a message naming it, and the version never serves.
+/// request fails the load with a message naming it, and the version never serves — unless
+/// `--enable_model_warmup=false` skips the file.
 @Suite(.serialized) struct WarmupEndToEndTests {
     /// A copy of the TF1 parse_example fixture with `logs` as its warmup file; returns the base path.
     private func modelWithWarmup(_ logs: [Tensorflow_Serving_PredictionLog]) throws -> URL {
@@ -69,5 +70,12 @@ import Testing
         #expect(message.contains("warmup request 2 of 2 failed: no signature 'nope'"), "\(message)")
         let refused = try curl("\(failingURL)/v1/models/w:classify", http2: false, method: "POST", body: body)
         #expect(refused.status != 200)
+        _ = failing.stop()
+
+        let skipping = try ServerProcess(arguments: ["--model_name=w", "--model_base_path=\(bad.path)", "--enable_model_warmup=false"])
+        defer { _ = skipping.stop() }
+        let skippingURL = "http://127.0.0.1:\(skipping.port)"
+        try waitUntilAvailable(skippingURL, model: "w")
+        #expect(try curl("\(skippingURL)/v1/models/w:classify", http2: false, method: "POST", body: body).status == 200)
     }
 }
