@@ -27,6 +27,29 @@ static inline void *reserve(work_buffer *buffer, size_t bytes, int zeroed) {
     return buffer->data;
 }
 
+/* A float32 product c = activation(a × packed + bias + residual) as pg_gemm_dense takes it. */
+typedef struct {
+    int m, n, k;
+    const float *a;
+    int lda;
+    const float *packed, *bias, *residual;
+    int activation;
+    float *c;
+} dense_product;
+
+/* The same for pg_gemm_conv: row r of a is output position r's window. */
+typedef struct {
+    int m, n, k;
+    const pg_conv_geometry *g;
+    const float *packed, *bias, *residual;
+    int activation;
+    float *c;
+} conv_product;
+
+/* Runs a dense product on the calling thread only (for callers that split work themselves). Returns 0, or
+   -1 where the kernels are not available. */
+int dense_product_run(const dense_product *p);
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 

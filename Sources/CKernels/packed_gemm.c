@@ -1,10 +1,12 @@
 #include "packed_gemm.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel_support.h"
+#include "thread_pool.h"
 
 enum { MR = 6, NR = PG_PANEL_WIDTH };
 
@@ -209,11 +211,12 @@ static void kernel_1x16(int segments, int length, const float *const *rows_of_a,
     store_partial(tile, c, ldc, 1, cols, bias, residual, activation);
 }
 
-/* Runs the kernels over every column panel for MR rows whose runs of a are given by `rows_of_a`. */
+/* Runs the kernels over column panels first_panel ..< end_panel for MR rows whose runs of a are given by
+   `rows_of_a`. */
 static void multiply_rows(int segments, int length, const float *const *rows_of_a, int rows, int n, int k,
-                          const float *packed, const float *bias, const float *residual, int activation, float *c) {
-    int panels = (n + NR - 1) / NR;
-    for (int j = 0; j < panels; j++) {
+                          const float *packed, const float *bias, const float *residual, int activation, float *c,
+                          int first_panel, int end_panel) {
+    for (int j = first_panel; j < end_panel; j++) {
         const float *panel = packed + (size_t)j * NR * k;
         int cols = n - j * NR < NR ? n - j * NR : NR;
         const float *panel_bias = bias ? bias + j * NR : NULL;
@@ -228,15 +231,21 @@ static void multiply_rows(int segments, int length, const float *const *rows_of_
     }
 }
 
-static int gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                      const float *residual, int activation, float *c) {
+/* Rows first_row ..< end_row (first_row a multiple of MR) and panels first_panel ..< end_panel of a dense
+   product. */
+static void dense_part(const dense_product *p, int first_row, int end_row, int first_panel, int end_panel) {
     const float *rows_of_a[MR];
-    for (int first = 0; first < m; first += MR) {
-        int rows = m - first < MR ? m - first : MR;
-        for (int i = 0; i < MR; i++) rows_of_a[i] = a + (size_t)(first + (i < rows ? i : 0)) * lda;
-        multiply_rows(1, k, rows_of_a, rows, n, k, packed, bias, residual ? residual + (size_t)first * n : NULL,
-                      activation, c + (size_t)first * n);
+    for (int first = first_row; first < end_row; first += MR) {
+        int rows = end_row - first < MR ? end_row - first : MR;
+        for (int i = 0; i < MR; i++) rows_of_a[i] = p->a + (size_t)(first + (i < rows ? i : 0)) * p->lda;
+        multiply_rows(1, p->k, rows_of_a, rows, p->n, p->k, p->packed, p->bias,
+                      p->residual ? p->residual + (size_t)first * p->n : NULL, p->activation, p->c + (size_t)first * p->n,
+                      first_panel, end_panel);
     }
+}
+
+int dense_product_run(const dense_product *p) {
+    dense_part(p, 0, p->m, 0, (p->n + NR - 1) / NR);
     return 0;
 }
 
@@ -244,8 +253,13 @@ static _Thread_local work_buffer zeros_buffer;
 static _Thread_local work_buffer copies_buffer;
 static _Thread_local work_buffer pointers_buffer;
 
-static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float *packed, const float *bias,
-                     const float *residual, int activation, float *c) {
+/* Output rows first_row ..< end_row (first_row a multiple of MR) of a convolution. */
+static int conv_part(const conv_product *p, int first_row, int end_row) {
+    const pg_conv_geometry *g = p->g;
+    int n = p->n, k = p->k;
+    const float *packed = p->packed, *bias = p->bias, *residual = p->residual;
+    int activation = p->activation;
+    float *c = p->c;
     int c_in = g->channels, span = g->kernel_w * c_in;
     const float *zeros = reserve(&zeros_buffer, (size_t)span * sizeof(float), 1);
     float *copies = reserve(&copies_buffer, (size_t)MR * k * sizeof(float), 0);
@@ -254,9 +268,11 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
     size_t image_size = (size_t)g->height * g->width * c_in;
     size_t row_step = (size_t)g->dilation_h * g->width * c_in;
     /* Output coordinates of row `first`, advanced without dividing as `first` moves on. */
-    int first_batch = 0, first_oy = 0, first_ox = 0;
-    for (int first = 0; first < m; first += MR) {
-        int rows = m - first < MR ? m - first : MR;
+    int per_image = g->out_h * g->out_w;
+    int first_batch = first_row / per_image, first_oy = (first_row - first_batch * per_image) / g->out_w;
+    int first_ox = first_row - first_batch * per_image - first_oy * g->out_w;
+    for (int first = first_row; first < end_row; first += MR) {
+        int rows = end_row - first < MR ? end_row - first : MR;
         int batch = first_batch, oy = first_oy, ox = first_ox;
         for (int i = 0; i < MR; i++) {
             if (i == rows) {
@@ -299,7 +315,8 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
             }
         }
         multiply_rows(g->kernel_h, span, rows_of_a, rows, n, k, packed, bias,
-                      residual ? residual + (size_t)first * n : NULL, activation, c + (size_t)first * n);
+                      residual ? residual + (size_t)first * n : NULL, activation, c + (size_t)first * n,
+                      0, (n + NR - 1) / NR);
         first_ox += MR;
         while (first_ox >= g->out_w) {
             first_ox -= g->out_w;
@@ -312,20 +329,74 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
     return 0;
 }
 
+/* A call split into `chunks` pieces of `units` row blocks (or column panels) between the pool's threads. */
+typedef struct {
+    const dense_product *dense;
+    const conv_product *conv;
+    int units, chunks, by_rows;
+    atomic_int failed;
+} split_call;
+
+static void split_range(const split_call *s, int chunk, int *first, int *end) {
+    *first = (int)((long long)chunk * s->units / s->chunks);
+    *end = (int)((long long)(chunk + 1) * s->units / s->chunks);
+}
+
+static void dense_chunk(void *context, int chunk) {
+    split_call *s = context;
+    const dense_product *p = s->dense;
+    int first, end;
+    split_range(s, chunk, &first, &end);
+    if (s->by_rows) {
+        dense_part(p, first * MR, end * MR < p->m ? end * MR : p->m, 0, (p->n + NR - 1) / NR);
+    } else {
+        dense_part(p, 0, p->m, first, end);
+    }
+}
+
+static void conv_chunk(void *context, int chunk) {
+    split_call *s = context;
+    int first, end;
+    split_range(s, chunk, &first, &end);
+    if (conv_part(s->conv, first * MR, end * MR < s->conv->m ? end * MR : s->conv->m) != 0) atomic_store(&s->failed, 1);
+}
+
+/* Whether a call of m×n×k multiply-adds is worth waking other threads for. */
+static int worth_splitting(int m, int n, int k) { return pg_threads() > 1 && (double)m * n * k >= 262144.0; }
+
+static int gemm_dense(const dense_product *p) {
+    int blocks = (p->m + MR - 1) / MR, panels = (p->n + NR - 1) / NR, threads = pg_threads();
+    if (!worth_splitting(p->m, p->n, p->k) || (blocks == 1 && panels == 1)) return dense_product_run(p);
+    split_call s = {.dense = p, .by_rows = blocks >= 2 * threads || blocks >= panels};
+    s.units = s.by_rows ? blocks : panels;
+    s.chunks = s.units < threads ? s.units : threads;
+    atomic_init(&s.failed, 0);
+    pool_run(s.chunks, dense_chunk, &s);
+    return 0;
+}
+
+static int gemm_conv(const conv_product *p) {
+    int blocks = (p->m + MR - 1) / MR, threads = pg_threads();
+    if (!worth_splitting(p->m, p->n, p->k) || blocks == 1) return conv_part(p, 0, p->m);
+    split_call s = {.conv = p, .units = blocks, .chunks = blocks < threads ? blocks : threads};
+    atomic_init(&s.failed, 0);
+    pool_run(s.chunks, conv_chunk, &s);
+    return atomic_load(&s.failed) ? -1 : 0;
+}
+
 #else
 
 int pg_supported(void) { return 0; }
 
-static int gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                      const float *residual, int activation, float *c) {
-    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)activation; (void)c;
+int dense_product_run(const dense_product *p) {
+    (void)p;
     return -1;
 }
 
-static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float *packed, const float *bias,
-                     const float *residual, int activation, float *c) {
-    (void)m; (void)n; (void)k; (void)g; (void)packed; (void)bias; (void)activation; (void)c;
-    (void)patch_values; (void)store_partial; (void)reserve;
+static int gemm_dense(const dense_product *p) { return dense_product_run(p); }
+
+static int gemm_conv(const conv_product *p) {
+    (void)p; (void)patch_values; (void)store_partial; (void)reserve;
     return -1;
 }
 
@@ -334,11 +405,13 @@ static int gemm_conv(int m, int n, int k, const pg_conv_geometry *g, const float
 int pg_gemm_dense(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
                   const float *residual, int activation, float *c) {
     if (m <= 0 || n <= 0 || k <= 0) return -1;
-    return gemm_dense(m, n, k, a, lda, packed, bias, residual, activation, c);
+    dense_product p = {m, n, k, a, lda, packed, bias, residual, activation, c};
+    return gemm_dense(&p);
 }
 
 int pg_gemm_conv(int m, int n, int k, const pg_conv_geometry *geometry, const float *packed, const float *bias,
                  const float *residual, int activation, float *c) {
     if (m <= 0 || n <= 0 || k <= 0 || k != geometry->kernel_h * geometry->kernel_w * geometry->channels) return -1;
-    return gemm_conv(m, n, k, geometry, packed, bias, residual, activation, c);
+    conv_product p = {m, n, k, geometry, packed, bias, residual, activation, c};
+    return gemm_conv(&p);
 }

@@ -1,9 +1,11 @@
 #include "winograd_conv.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel_support.h"
+#include "thread_pool.h"
 
 enum { TILE = 4, POSITIONS = TILE * TILE, ROW_BLOCK = 6, SPREAD = 16 };
 
@@ -112,11 +114,26 @@ static inline void advance(tile_position *position, int tiles_h, int tiles_w) {
     }
 }
 
-AVX2 static int winograd_conv(int batch, const pg_conv_geometry *g, int cout, const float *packed, const float *bias,
-                              const float *residual, int activation, float *c) {
-    int cin = g->channels;
+/* One Winograd convolution call as the pool's chunks see it. */
+typedef struct {
+    const pg_conv_geometry *g;
+    int cout;
+    const float *packed, *bias, *residual;
+    int activation;
+    float *c;
+    size_t tiles;
+    int chunks;
+    atomic_int failed;
+} winograd_call;
+
+/* Tiles first ..< end of the call (first a multiple of ROW_BLOCK, so every tile is multiplied in the same
+   row group whatever the split, and results do not depend on it). */
+AVX2 static int winograd_tiles(const winograd_call *call, size_t first_tile, size_t end_tile) {
+    const pg_conv_geometry *g = call->g;
+    int cin = g->channels, cout = call->cout, activation = call->activation;
+    const float *packed = call->packed, *bias = call->bias, *residual = call->residual;
+    float *c = call->c;
     int tiles_h = (g->out_h + 1) / 2, tiles_w = (g->out_w + 1) / 2;
-    size_t total = (size_t)tiles_h * tiles_w * batch;
     /* Tiles transformed together: their 16 input and 16 product matrices stay near 128 KiB. */
     int block = 2048 / (cin + cout);
     block = block < ROW_BLOCK ? ROW_BLOCK : block > 48 ? 48 : block / ROW_BLOCK * ROW_BLOCK;
@@ -127,9 +144,11 @@ AVX2 static int winograd_conv(int batch, const pg_conv_geometry *g, int cout, co
     size_t row_size = (size_t)g->width * cin;
     size_t one = pg_packed_size(cin, cout);
     size_t image_size = (size_t)g->height * g->width * cin;
-    tile_position start = {0, 0, 0};
-    for (size_t first = 0; first < total; first += (size_t)block) {
-        int count = total - first < (size_t)block ? (int)(total - first) : block;
+    size_t per_image = (size_t)tiles_h * tiles_w;
+    size_t within = first_tile % per_image;
+    tile_position start = {first_tile / per_image, (int)(within / (size_t)tiles_w), (int)(within % (size_t)tiles_w)};
+    for (size_t first = first_tile; first < end_tile; first += (size_t)block) {
+        int count = end_tile - first < (size_t)block ? (int)(end_tile - first) : block;
         /* One spare cache line between position matrices keeps their rows out of the same L1 sets. */
         size_t v_stride = (size_t)count * cin + SPREAD, m_stride = (size_t)count * cout + SPREAD;
         tile_position position = start;
@@ -156,9 +175,9 @@ AVX2 static int winograd_conv(int batch, const pg_conv_geometry *g, int cout, co
             for (int channel = 0; channel < cin; channel += 8) transform_input(pixels, channel, v + (size_t)t * cin, v_stride);
         }
         for (int p = 0; p < POSITIONS; p++) {
-            if (pg_gemm_dense(count, cout, cin, v + p * v_stride, cin, packed + p * one, NULL, NULL, PG_NONE,
-                              m + p * m_stride) != 0)
-                return -1;
+            dense_product product = {count, cout, cin, v + p * v_stride, cin, packed + p * one, NULL, NULL, PG_NONE,
+                                     m + p * m_stride};
+            if (dense_product_run(&product) != 0) return -1;
         }
         position = start;
         for (int t = 0; t < count; t++, advance(&position, tiles_h, tiles_w)) {
@@ -193,6 +212,29 @@ AVX2 static int winograd_conv(int batch, const pg_conv_geometry *g, int cout, co
         start = position;
     }
     return 0;
+}
+
+static void winograd_chunk(void *context, int chunk) {
+    winograd_call *call = context;
+    size_t groups = (call->tiles + ROW_BLOCK - 1) / ROW_BLOCK;
+    size_t first = groups * (size_t)chunk / (size_t)call->chunks * ROW_BLOCK;
+    size_t end = groups * (size_t)(chunk + 1) / (size_t)call->chunks * ROW_BLOCK;
+    if (end > call->tiles) end = call->tiles;
+    if (first < end && winograd_tiles(call, first, end) != 0) atomic_store(&call->failed, 1);
+}
+
+static int winograd_conv(int batch, const pg_conv_geometry *g, int cout, const float *packed, const float *bias,
+                         const float *residual, int activation, float *c) {
+    size_t tiles = (size_t)((g->out_h + 1) / 2) * (size_t)((g->out_w + 1) / 2) * (size_t)batch;
+    winograd_call call = {g, cout, packed, bias, residual, activation, c, tiles, 1};
+    atomic_init(&call.failed, 0);
+    size_t groups = (tiles + ROW_BLOCK - 1) / ROW_BLOCK;
+    int threads = pg_threads();
+    /* Multiply-adds of the 16 products per tile decide whether other threads are worth waking. */
+    if (threads > 1 && groups > 1 && (double)tiles * POSITIONS * g->channels * cout >= 262144.0)
+        call.chunks = groups < (size_t)threads ? (int)groups : threads;
+    pool_run(call.chunks, winograd_chunk, &call);
+    return atomic_load(&call.failed) ? -1 : 0;
 }
 
 int pg_winograd_conv(int batch, const pg_conv_geometry *g, int cout, const float *packed, const float *bias,

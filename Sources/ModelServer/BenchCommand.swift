@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Comma-separated batch sizes.")
     var batch: String = "1,8,64"
 
-    @Option(help: "OpenBLAS threads per computation.")
+    @Option(help: "Threads per computation (as --tensorflow_intra_op_parallelism).")
     var threads: Int = 1
 
     @Option(help: "Seconds of timed runs per batch size (after warm-up).")

@@ -47,7 +47,7 @@ struct ServerFlags: ParsableArguments {
     var numBatchThreads: Int = 0
 
     @Option(name: .customLong("tensorflow_intra_op_parallelism"),
-            help: "Threads one computation may use inside a kernel (OpenBLAS); 0 = 1.")
+            help: "Threads one computation may use inside a kernel (GEMM, convolution); 0 = 1.")
     var intraOpParallelism: Int = 0
 
     @Option(name: .customLong("event_loop_threads"), help: "Network threads; 0 = one per core.")

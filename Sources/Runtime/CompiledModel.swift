@@ -17,7 +17,7 @@ public final class CompiledModel: Sendable {
     /// Binds variables and compiles every signature of `bundle`. Fails with one message listing every
     /// unsupported op (with where it is used) if any signature needs one.
     public static func compile(_ bundle: SavedModelBundle, options: RuntimeOptions = .init()) throws(ServingError) -> CompiledModel {
-        BLASThreads.configure(options.intraOpThreads)
+        IntraOpThreads.configure(options.intraOpThreads)
         let graph = IRGraph(proto: bundle.metaGraph.graphDef)
         let store = try VariableBinder(bundle: bundle, graph: graph).bind()
         let compiler = SignatureCompiler(graph: graph, store: store, checkpoint: bundle.checkpoint, options: options)

@@ -1,6 +1,6 @@
 /// Settings of the inference runtime.
 public struct RuntimeOptions: Sendable {
-    /// Threads OpenBLAS may use inside one GEMM.
+    /// Threads one kernel call (a GEMM, a convolution) may use, the calling thread included.
     public var intraOpThreads: Int = 1
     /// Upper bound on the iterations of one loop in one request.
     public var maxLoopIterations: Int = 1_000_000

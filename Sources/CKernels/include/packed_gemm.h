@@ -1,5 +1,6 @@
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 /// Float32 GEMM with pre-packed weights and a fused bias/activation epilogue, for x86-64 CPUs with
 /// AVX2 and FMA. Weights (B, k×n) are packed once into panels of 16 columns; the left operand is read
@@ -14,6 +15,18 @@ enum pg_activation { PG_NONE = 0, PG_RELU = 1, PG_RELU6 = 2 };
 
 /// 1 when this CPU can run the kernels below, 0 otherwise (callers then use another path).
 int pg_supported(void);
+
+/// Sets the threads one call of the kernels below (and of winograd_conv.h) may use, the calling thread
+/// included; 1 (the default) keeps every call on its caller. Workers are started on first need and then
+/// kept; a call made while another call is using them runs on its own thread alone. Results do not depend
+/// on the thread count.
+void pg_set_threads(int threads);
+
+/// The thread count last set.
+int pg_threads(void);
+
+/// Pieces of work the pool's worker threads (not the callers) have run since the process started.
+uint64_t pg_worker_chunks(void);
 
 /// Floats needed to pack a k×n weight matrix.
 size_t pg_packed_size(int k, int n);

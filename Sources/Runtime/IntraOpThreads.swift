@@ -1,9 +1,11 @@
+import CKernels
 import COpenBLAS
 import Synchronization
 
-/// OpenBLAS's thread count is process-wide and changing it while GEMMs run elsewhere is unsafe, so it is
-/// set only when the requested count differs from the last one set.
-enum BLASThreads {
+/// The threads one kernel call may use: OpenBLAS's count and the packed kernels' pool. Both are
+/// process-wide and changing OpenBLAS's while GEMMs run elsewhere is unsafe, so the count is set only
+/// when the requested one differs from the last one set.
+enum IntraOpThreads {
     private static let current = Mutex<Int?>(nil)
 
     static func configure(_ threads: Int) {
@@ -11,6 +13,7 @@ enum BLASThreads {
         current.withLock { value in
             guard value != wanted else { return }
             openblas_set_num_threads(Int32(clamping: wanted))
+            pg_set_threads(Int32(clamping: wanted))
             value = wanted
         }
     }

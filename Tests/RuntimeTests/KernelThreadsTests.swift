@@ -1,0 +1,106 @@
+import CKernels
+import Dispatch
+@testable import Runtime
+import Tensors
+import Testing
+
+/// The packed kernels split one call between threads: the results are the same bits whatever the thread
+/// count, the workers really take part, and callers running at the same time share the pool safely.
+@Suite(.serialized) struct KernelThreadsTests {
+    private func random(_ count: Int, seed: inout UInt64) -> [Float] {
+        (0..<count).map { _ in
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(seed >> 40) % 2000 - 1000) / 500
+        }
+    }
+
+    private func conv(strides: Int, padding: String) throws -> Conv2DKernel {
+        let definition = try #require(OpDefTable.definition("Conv2D"))
+        let values: [String: NodeAttr] = [
+            "strides": .list([1, strides, strides, 1].map { .int(Int64($0)) }),
+            "padding": .string(Array(padding.utf8)),
+        ]
+        return try Conv2DKernel(attrs: AttrReader(attrs: values, defaults: definition.defaults, location: "node 'test'"))
+    }
+
+    /// The outputs of `run` with the kernels on 1 thread and on `threads`.
+    private func withThreads(_ threads: Int, _ run: () throws -> [Float]) rethrows -> (single: [Float], split: [Float]) {
+        IntraOpThreads.configure(1)
+        let single = try run()
+        IntraOpThreads.configure(threads)
+        defer { IntraOpThreads.configure(1) }
+        return (single, try run())
+    }
+
+    private func denseKernel(k: Int, n: Int, seed: inout UInt64) -> FusedMatMulKernel {
+        let weights = Tensor(random(k * n, seed: &seed), shape: [k, n])
+        let bias = Tensor(random(n, seed: &seed), shape: [n])
+        return FusedMatMulKernel(matMul: MatMulKernel(transposeA: false, transposeB: false), weights: weights,
+                                 epilogue: GEMMEpilogue(bias: bias, activation: .relu))
+    }
+
+    /// Row counts that split by rows and by column panels, with partial row groups and panels.
+    @Test(arguments: [(1, 2), (7, 2), (13, 3), (64, 2), (61, 3)])
+    func denseResultsDoNotDependOnThreads(_ setup: (Int, Int)) throws {
+        let (m, threads) = setup
+        var seed = UInt64(m * 31 + threads)
+        let kernel = denseKernel(k: 300, n: 90, seed: &seed)
+        try #require(kernel.packed != nil || !PackedWeights.isSupported)
+        let a = Tensor(random(m * 300, seed: &seed), shape: [m, 300])
+        let outputs = try withThreads(threads) { try kernel.run([a])[0].scalars(as: Float.self) }
+        #expect(outputs.single == outputs.split)
+        #expect(outputs.single.count == m * 90)
+    }
+
+    /// Direct convolutions (stride 2, SAME and VALID) and Winograd ones (tile counts that are and are not
+    /// multiples of the six-row group, one image and several).
+    @Test(arguments: [((2, 17, 19, 16), 24, 2, "SAME"), ((2, 17, 19, 16), 24, 2, "VALID"),
+                      ((3, 14, 13, 16), 64, 1, "SAME"), ((1, 8, 8, 64), 64, 1, "SAME"), ((1, 11, 9, 32), 32, 1, "VALID")])
+    func convolutionResultsDoNotDependOnThreads(_ setup: ((Int, Int, Int, Int), Int, Int, String)) throws {
+        let ((n, h, w, c), o, stride, padding) = setup
+        var seed = UInt64(n * 1000 + h * 100 + w + c)
+        let filter = Tensor(random(9 * c * o, seed: &seed), shape: [3, 3, c, o])
+        let kernel = FusedConv2DKernel(conv: try conv(strides: stride, padding: padding), filter: filter,
+                                       epilogue: GEMMEpilogue(biasValues: random(o, seed: &seed).map { Double($0) }, activation: .relu))
+        #expect(kernel.packed?.isWinograd == (stride == 1) || !PackedWeights.isSupported)
+        let image = Tensor(random(n * h * w * c, seed: &seed), shape: [n, h, w, c])
+        for threads in [2, 3] {
+            let outputs = try withThreads(threads) { try kernel.run([image])[0].scalars(as: Float.self) }
+            #expect(outputs.single == outputs.split)
+        }
+    }
+
+    @Test func workerThreadsTakePart() throws {
+        guard PackedWeights.isSupported else { return }
+        var seed: UInt64 = 5
+        let kernel = denseKernel(k: 512, n: 256, seed: &seed)
+        let a = Tensor(random(64 * 512, seed: &seed), shape: [64, 512])
+        let before = pg_worker_chunks()
+        // A worker that has not woken yet leaves its chunk to the caller, so give it a few calls.
+        for _ in 0..<200 where pg_worker_chunks() == before {
+            IntraOpThreads.configure(2)
+            _ = try kernel.run([a])
+        }
+        IntraOpThreads.configure(1)
+        #expect(pg_worker_chunks() > before)
+    }
+
+    /// Four callers at once with two threads: one has the pool at a time, the others run alone, and every
+    /// result is the single-thread one.
+    @Test func concurrentCallersShareThePool() throws {
+        var seed: UInt64 = 9
+        let kernel = denseKernel(k: 384, n: 128, seed: &seed)
+        let inputs = (0..<4).map { _ in Tensor(random(30 * 384, seed: &seed), shape: [30, 384]) }
+        IntraOpThreads.configure(1)
+        let expected = try inputs.map { try kernel.run([$0])[0].scalars(as: Float.self) }
+        IntraOpThreads.configure(2)
+        defer { IntraOpThreads.configure(1) }
+        let mismatches = Mutexed(0)
+        DispatchQueue.concurrentPerform(iterations: inputs.count * 25) { index in
+            let slot = index % inputs.count
+            let output = (try? kernel.run([inputs[slot]])[0].scalars(as: Float.self)) ?? []
+            if output != expected[slot] { mismatches.increment() }
+        }
+        #expect(mismatches.value == 0)
+    }
+}
