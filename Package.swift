@@ -9,6 +9,8 @@ let nioTLS: Target.Dependency = .product(name: "NIOTLS", package: "swift-nio")
 let protobuf: Target.Dependency = .product(name: "SwiftProtobuf", package: "swift-protobuf")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let coreMetrics: Target.Dependency = .product(name: "CoreMetrics", package: "swift-metrics")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
 
 let package = Package(
     name: "model-server",
@@ -21,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -32,14 +36,15 @@ let package = Package(
         .target(name: "TFProtos", dependencies: [protobuf]),
         .target(name: "SavedModel", dependencies: ["Tensors", "TFProtos", protobuf]),
         .target(name: "Runtime", dependencies: ["Tensors", "SavedModel", "TFProtos", "COpenBLAS", "CKernels", protobuf]),
-        .target(name: "Batching", dependencies: ["Tensors"]),
-        .target(name: "Lifecycle", dependencies: ["Tensors", "Batching", logging]),
+        .target(name: "ServingMetrics", dependencies: ["Tensors", coreMetrics]),
+        .target(name: "Batching", dependencies: ["Tensors", "ServingMetrics"]),
+        .target(name: "Lifecycle", dependencies: ["Tensors", "Batching", "ServingMetrics", logging]),
         .target(name: "Transport", dependencies: [nio, nioPosix, nioHTTP1, nioSSL, nioTLS, "CNGHTTP2", "CZlib", logging]),
-        .target(name: "API", dependencies: ["Tensors", "Transport", "TFProtos", "SavedModel", protobuf, nio, logging]),
+        .target(name: "API", dependencies: ["Tensors", "Transport", "TFProtos", "SavedModel", "ServingMetrics", protobuf, nio, logging]),
         .executableTarget(
             name: "ModelServer",
             dependencies: ["Tensors", "TFProtos", "SavedModel", "Runtime", "Lifecycle", "Batching", "Transport", "API",
-                           protobuf, argumentParser, logging, nio, nioPosix]
+                           "ServingMetrics", protobuf, argumentParser, logging, nio, nioPosix, coreMetrics, prometheus]
         ),
 
         .executableTarget(name: "TransportBench", dependencies: ["Transport", nio]),
@@ -48,10 +53,11 @@ let package = Package(
         .testTarget(name: "TFProtosTests", dependencies: ["TFProtos", protobuf]),
         .testTarget(name: "SavedModelTests", dependencies: ["SavedModel", "Tensors", "TFProtos"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SavedModel", "Tensors"]),
+        .testTarget(name: "ServingMetricsTests", dependencies: ["ServingMetrics", "Tensors", coreMetrics, prometheus]),
         .testTarget(name: "BatchingTests", dependencies: ["Batching", "Tensors"]),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "Batching", "Tensors"]),
         .testTarget(name: "TransportTests", dependencies: ["Transport", nio, nioPosix, nioSSL]),
-        .testTarget(name: "APITests", dependencies: ["API", "Tensors", "Transport", "TFProtos", protobuf, nio]),
+        .testTarget(name: "APITests", dependencies: ["API", "Tensors", "Transport", "TFProtos", "ServingMetrics", protobuf, nio]),
         .testTarget(name: "ModelServerTests", dependencies: ["ModelServer", "TFProtos", "SavedModel", protobuf]),
     ],
     swiftLanguageModes: [.v6]
