@@ -1,3 +1,4 @@
+import ServingMetrics
 import Tensors
 
 /// TF Serving's Classify and Regress over a signature that reads serialized `tf.Example` protos: which
@@ -20,6 +21,13 @@ enum ExampleInference {
             switch self {
             case .classify: "classification"
             case .regress: "regression"
+            }
+        }
+
+        var api: InferenceAPI {
+            switch self {
+            case .classify: .classify
+            case .regress: .regress
             }
         }
     }
@@ -91,8 +99,9 @@ enum ExampleInference {
             return
         }
         let count = examples.count
+        servable.metrics.recordExamples(count)
         let input = Tensor(strings: examples, shape: [count])
-        servable.predict(signature: signature.name, inputs: [inputKey: input], outputFilter: []) { result in
+        servable.predict(signature: signature.name, inputs: [inputKey: input], outputFilter: [], api: kind.api) { result in
             completion(result.flatMap { outputs in
                 Result { () throws(ServingError) -> Outcome in
                     switch kind {

@@ -1,3 +1,4 @@
+import ServingMetrics
 import Tensors
 
 /// Which version of a model a request addresses.
@@ -62,15 +63,23 @@ public protocol Servable: Sendable {
     var version: Int64 { get }
     var signatures: [String: SignatureSpec] { get }
 
+    /// The model's request metrics; resolved once per model, not per request.
+    var metrics: ModelMetrics { get }
+
     /// Runs `signature` on `inputs` (already validated against the spec by the caller or not: the
-    /// servable validates again and reports what was wrong). `completion` is called exactly once,
-    /// on a compute thread, never on the caller's stack.
+    /// servable validates again and reports what was wrong) for a request of `api`. `completion` is
+    /// called exactly once, on a compute thread, never on the caller's stack.
     func predict(
         signature: String,
         inputs: [String: Tensor],
         outputFilter: [String],
+        api: InferenceAPI,
         completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
     )
+}
+
+extension Servable {
+    public var metrics: ModelMetrics { ModelMetrics.served(modelName) }
 }
 
 /// What the protocol layer needs from the model lifecycle: find a servable, report status.

@@ -1,4 +1,5 @@
 import Dispatch
+import ServingMetrics
 import Tensors
 
 /// A queue of requests for one (model, version, signature), served by a `BatchScheduler`'s threads.
@@ -26,11 +27,13 @@ public final class BatchQueue: @unchecked Sendable {
     /// Queues `inputs`; `completion` runs later on a batch thread. Throws at once when the queue is
     /// full, the scheduler is shutting down, or the request alone is larger than a batch may be.
     /// A queue holds no thread and no scheduler slot while it is empty, so a queue that is no longer
-    /// routed to simply drains and goes away with its last request.
+    /// routed to simply drains and goes away with its last request. When the computation serving the
+    /// request succeeds, its duration goes to `computeLatency`.
     public func submit(
-        _ inputs: [String: Tensor], deadlineNanos: UInt64? = nil, completion: @escaping BatchCompletion
+        _ inputs: [String: Tensor], deadlineNanos: UInt64? = nil, computeLatency: LatencyRecorder? = nil,
+        completion: @escaping BatchCompletion
     ) throws(ServingError) {
-        let task = BatchTask(inputs: inputs, deadline: deadlineNanos, completion: completion)
+        let task = BatchTask(inputs: inputs, deadline: deadlineNanos, computeLatency: computeLatency, completion: completion)
         if options.enabled, let rows = task.rows, rows > options.maxBatchSize {
             throw .invalidArgument(
                 "Task size \(rows) is larger than maximum input batch size \(options.maxBatchSize) of \(name)")

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import ServingMetrics
 import Tensors
 
 /// A fixed pool of batch threads shared by every queue. Compute runs here, never on an event loop
@@ -13,10 +14,12 @@ public final class BatchScheduler: @unchecked Sendable {
     private let finished = DispatchGroup()
 
     public let threadCount: Int
+    let metrics: BatchingMetrics
 
-    /// Starts `threadCount` batch threads (at least one).
+    /// Starts `threadCount` batch threads (at least one); `threadName` also labels the pool's metrics.
     public init(threadCount: Int, threadName: String = "batch") {
         self.threadCount = max(1, threadCount)
+        self.metrics = BatchingMetrics(threadPoolName: threadName)
         for index in 0..<self.threadCount {
             finished.enter()
             let thread = Thread { [self] in
@@ -115,9 +118,11 @@ public final class BatchScheduler: @unchecked Sendable {
     /// process, split outputs back by rows.
     static func run(_ tasks: [BatchTask], on queue: BatchQueue) {
         let now = DispatchTime.now().uptimeNanoseconds
+        let metrics = queue.scheduler.metrics
         var live: [BatchTask] = []
         live.reserveCapacity(tasks.count)
         for task in tasks {
+            metrics.recordQueued(nanoseconds: now > task.enqueuedAt ? now - task.enqueuedAt : 0)
             if let deadline = task.deadline, deadline <= now {
                 task.completion(.failure(ServingError(.deadlineExceeded,
                     "Deadline exceeded while the request waited in the batch queue of \(queue.name)")))
@@ -128,15 +133,29 @@ public final class BatchScheduler: @unchecked Sendable {
         guard let first = live.first else { return }
         let rows = live.reduce(0) { $0 + ($1.rows ?? 0) }
         let paddedRows = queue.options.enabled ? queue.options.paddedSize(for: rows) : rows
+        if queue.options.enabled, first.rows != nil {
+            for task in live { metrics.recordInput(rows: task.rows ?? 0) }
+            metrics.recordBatch(rows: rows, paddedRows: paddedRows)
+        }
         if live.count == 1, paddedRows == rows {
             let result: Result<[String: Tensor], ServingError>
-            do throws(ServingError) { result = .success(try queue.process(first.inputs)) } catch { result = .failure(error) }
+            let started = MonotonicClock.nanoseconds()
+            do throws(ServingError) {
+                let outputs = try queue.process(first.inputs)
+                first.computeLatency?.record(nanoseconds: MonotonicClock.nanoseconds(since: started))
+                result = .success(outputs)
+            } catch {
+                result = .failure(error)
+            }
             first.completion(result)
             return
         }
         do throws(ServingError) {
             let merged = try merge(live, paddedRows: paddedRows)
+            let started = MonotonicClock.nanoseconds()
             let outputs = try queue.process(merged)
+            let computed = MonotonicClock.nanoseconds(since: started)
+            for task in live { task.computeLatency?.record(nanoseconds: computed) }
             try split(outputs, among: live, totalRows: paddedRows, queueName: queue.name)
         } catch {
             for task in live { task.completion(.failure(error)) }

@@ -1,4 +1,5 @@
 import Dispatch
+import ServingMetrics
 import Tensors
 
 /// Called once with a task's outputs or its error, on a batch thread.
@@ -26,11 +27,14 @@ final class BatchTask: @unchecked Sendable {
     let compatibility: BatchCompatibility?
     let enqueuedAt: UInt64
     let deadline: UInt64?
+    /// Where the duration of the computation that serves the task is recorded, if anywhere.
+    let computeLatency: LatencyRecorder?
     let completion: BatchCompletion
 
-    init(inputs: [String: Tensor], deadline: UInt64?, completion: @escaping BatchCompletion) {
+    init(inputs: [String: Tensor], deadline: UInt64?, computeLatency: LatencyRecorder?, completion: @escaping BatchCompletion) {
         self.inputs = inputs
         self.deadline = deadline
+        self.computeLatency = computeLatency
         self.completion = completion
         self.enqueuedAt = DispatchTime.now().uptimeNanoseconds
         var rows: Int?

@@ -1,4 +1,5 @@
 import Batching
+import ServingMetrics
 import Tensors
 
 /// A loaded, routable model version: the servable plus one batch queue per signature.
@@ -7,6 +8,8 @@ public final class ServableVersion: Sendable {
     public let version: Int64
     public let directory: String
     public let servable: any LoadedServable
+    /// The model's request metrics, shared by all its versions.
+    public let metrics: ModelMetrics
     private let queues: [String: BatchQueue]
 
     init(model: String, version: Int64, directory: String, servable: any LoadedServable,
@@ -15,6 +18,7 @@ public final class ServableVersion: Sendable {
         self.version = version
         self.directory = directory
         self.servable = servable
+        self.metrics = ModelMetrics.served(model)
         var queues: [String: BatchQueue] = [:]
         for name in servable.signatures.keys {
             queues[name] = scheduler.makeQueue(name: "model \(model) version \(version) signature \(name)",
@@ -28,9 +32,10 @@ public final class ServableVersion: Sendable {
     public var signatures: [String: SignatureSpec] { servable.signatures }
 
     /// Queues a request on the signature's batch queue; `completion` runs on a batch thread.
-    /// Throws at once for an unknown signature or a full queue.
+    /// Throws at once for an unknown signature or a full queue. With `api`, the computation's
+    /// duration is recorded as that API's runtime latency.
     public func predict(
-        signature: String, inputs: [String: Tensor], deadlineNanos: UInt64? = nil,
+        signature: String, inputs: [String: Tensor], deadlineNanos: UInt64? = nil, api: InferenceAPI? = nil,
         completion: @escaping BatchCompletion
     ) throws(ServingError) {
         guard let queue = queues[signature] else {
@@ -38,6 +43,7 @@ public final class ServableVersion: Sendable {
             throw .invalidArgument(
                 "Serving signature name: \"\(signature)\" not found in signature def of model \(model) version \(version); available signatures: \(known)")
         }
-        try queue.submit(inputs, deadlineNanos: deadlineNanos, completion: completion)
+        try queue.submit(
+            inputs, deadlineNanos: deadlineNanos, computeLatency: api.map(metrics.runtimeLatency), completion: completion)
     }
 }

@@ -1,6 +1,7 @@
 import API
 import Dispatch
 import Lifecycle
+import ServingMetrics
 import Tensors
 
 /// Presents the model manager to the protocol layer.
@@ -45,13 +46,14 @@ struct RoutedServable: Servable {
     var modelName: String { routed.model }
     var version: Int64 { routed.version }
     var signatures: [String: SignatureSpec] { routed.signatures }
+    var metrics: ModelMetrics { routed.metrics }
 
     func predict(
-        signature: String, inputs: [String: Tensor], outputFilter: [String],
+        signature: String, inputs: [String: Tensor], outputFilter: [String], api: InferenceAPI,
         completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
     ) {
         do throws(ServingError) {
-            try routed.predict(signature: signature, inputs: inputs) { result in
+            try routed.predict(signature: signature, inputs: inputs, api: api) { result in
                 guard !outputFilter.isEmpty, case .success(let outputs) = result else { return completion(result) }
                 var filtered: [String: Tensor] = [:]
                 for key in outputFilter {

@@ -1,6 +1,7 @@
 import Lifecycle
 import Runtime
 import SavedModel
+import ServingMetrics
 import Tensors
 
 /// Loads a version directory: reads the SavedModel and compiles every signature.
@@ -17,11 +18,21 @@ struct SavedModelLoader: ServableLoader {
         return CompiledServable(model: try compiledModel(in: directory))
     }
 
-    /// The version in `directory` compiled and, unless `warmup` is off, warmed up.
+    /// The version in `directory` compiled and, unless `warmup` is off, warmed up. Reading and
+    /// compiling count as the load attempt; the warmup is timed on its own.
     func compiledModel(in directory: String) throws(ServingError) -> CompiledModel {
-        let bundle = try SavedModelBundle.load(directory: directory, tags: tags)
-        let model = try CompiledModel.compile(bundle, options: runtimeOptions)
-        if warmup { try Warmup.run(try WarmupRecords.read(versionDirectory: directory), on: model) }
+        let metrics = LoadMetrics()
+        let started = MonotonicClock.nanoseconds()
+        let model: CompiledModel
+        do throws(ServingError) {
+            let bundle = try SavedModelBundle.load(directory: directory, tags: tags)
+            model = try CompiledModel.compile(bundle, options: runtimeOptions)
+        } catch {
+            metrics.recordLoad(modelPath: directory, succeeded: false, nanoseconds: MonotonicClock.nanoseconds(since: started))
+            throw error
+        }
+        metrics.recordLoad(modelPath: directory, succeeded: true, nanoseconds: MonotonicClock.nanoseconds(since: started))
+        if warmup { try Warmup.run(versionDirectory: directory, on: model, metrics: metrics) }
         return model
     }
 }

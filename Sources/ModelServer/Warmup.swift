@@ -1,6 +1,7 @@
 import API
 import Runtime
 import SavedModel
+import ServingMetrics
 import TFProtos
 import Tensors
 
@@ -8,6 +9,21 @@ import Tensors
 /// model before the version serves, as TF Serving does: predict logs run their signature on their
 /// inputs, classify and regress logs run theirs on the serialized examples. Any failure fails the load.
 enum Warmup {
+    /// Replays the warmup file of `versionDirectory`, if it has one, and records how long that took
+    /// and how it ended.
+    static func run(versionDirectory: String, on model: CompiledModel, metrics: LoadMetrics) throws(ServingError) {
+        let started = MonotonicClock.nanoseconds()
+        do throws(ServingError) {
+            let logs = try WarmupRecords.read(versionDirectory: versionDirectory)
+            guard !logs.isEmpty else { return }
+            try run(logs, on: model)
+            metrics.recordWarmup(modelPath: versionDirectory, status: .ok, nanoseconds: MonotonicClock.nanoseconds(since: started))
+        } catch {
+            metrics.recordWarmup(modelPath: versionDirectory, status: error.code, nanoseconds: MonotonicClock.nanoseconds(since: started))
+            throw error
+        }
+    }
+
     static func run(_ logs: [Tensorflow_Serving_PredictionLog], on model: CompiledModel) throws(ServingError) {
         for (index, log) in logs.enumerated() {
             do throws(ServingError) {

@@ -1,18 +1,30 @@
 import Dispatch
 import NIOCore
+import ServingMetrics
 import Synchronization
 import SwiftProtobuf
 import Tensors
 import Transport
 
 /// One unary gRPC call in flight: answers exactly once, with the response message, an error, or
-/// DEADLINE_EXCEEDED when the client's `grpc-timeout` passes first.
+/// DEADLINE_EXCEEDED when the client's `grpc-timeout` passes first. An inference call is counted
+/// and timed when it is answered, however that happens.
 final class GRPCCall: Sendable {
     let head: GRPCRequestHead
     private let writer: any ResponseWriter
     private let answered = Atomic<Bool>(false)
     /// When the call times out; nil without `grpc-timeout`.
     let deadline: NIODeadline?
+    private let startedAt = MonotonicClock.nanoseconds()
+    private let inference = Mutex<Inference?>(nil)
+
+    /// What an inference call is counted as.
+    private struct Inference {
+        var meter: InferenceMeter
+        var modelName: String
+        /// Set once a version of the model is in hand.
+        var metrics: ModelMetrics?
+    }
 
     init(head: GRPCRequestHead, writer: any ResponseWriter) {
         self.head = head
@@ -20,8 +32,24 @@ final class GRPCCall: Sendable {
         self.deadline = head.timeout.map { NIODeadline.now() + $0 }
     }
 
-    /// Whether the client went away or the call was already answered.
-    var isFinished: Bool { writer.isCancelled || answered.load(ordering: .relaxed) }
+    /// Counts the call as an `api` request for `modelName` when it is answered, timed from its start.
+    func meter(_ api: InferenceAPI, modelName: String) {
+        let meter = InferenceMeter(api, via: .grpc, startedAt: startedAt)
+        inference.withLock { $0 = Inference(meter: meter, modelName: modelName) }
+    }
+
+    /// The call reached a version of its model, whose metrics it is counted under.
+    func meter(_ metrics: ModelMetrics) {
+        inference.withLock { $0?.metrics = metrics }
+    }
+
+    /// Whether the call is over: answered, or its client went away (which answers it CANCELLED).
+    var isFinished: Bool {
+        guard !answered.load(ordering: .relaxed) else { return true }
+        guard writer.isCancelled else { return false }
+        fail(GRPCStatus(.cancelled, "The client cancelled the call"))
+        return true
+    }
 
     /// Whether the deadline has passed.
     var isPastDeadline: Bool {
@@ -54,7 +82,7 @@ final class GRPCCall: Sendable {
             fail(GRPCStatus(.internal, "Could not serialize the response: \(error)"))
             return
         }
-        finish(GRPCResponse.message(bytes, encoding: head.responseEncoding(size: bytes.count)))
+        finish(GRPCResponse.message(bytes, encoding: head.responseEncoding(size: bytes.count)), status: .ok)
     }
 
     func fail(_ error: ServingError) {
@@ -62,12 +90,21 @@ final class GRPCCall: Sendable {
     }
 
     func fail(_ status: GRPCStatus) {
-        finish(GRPCResponse.trailersOnly(status))
+        finish(GRPCResponse.trailersOnly(status), status: StatusCode(rawValue: status.code.rawValue) ?? .unknown)
     }
 
-    private func finish(_ response: ServerResponse) {
+    private func finish(_ response: ServerResponse, status: StatusCode) {
         guard answered.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
-        guard !writer.isCancelled else { return }
+        let cancelled = writer.isCancelled
+        if let inference = inference.withLock({ $0 }) {
+            let outcome = cancelled ? .cancelled : status
+            if let metrics = inference.metrics {
+                inference.meter.finish(outcome, metrics: metrics)
+            } else {
+                inference.meter.finish(outcome, modelNamed: inference.modelName)
+            }
+        }
+        guard !cancelled else { return }
         writer.respond(response)
     }
 }

@@ -1,3 +1,4 @@
+import ServingMetrics
 import SwiftProtobuf
 import TFProtos
 import Tensors
@@ -45,9 +46,11 @@ extension GRPCService {
         call: GRPCCall,
         respond: @escaping @Sendable (Tensorflow_Serving_ModelSpec, ExampleInference.Outcome) -> Response
     ) {
+        call.meter(kind.api, modelName: proto.name)
         do throws(ServingError) {
             let spec = try ModelSpec(proto: proto, hasSpec: hasSpec)
             let servable = try backend.servable(for: spec)
+            call.meter(servable.metrics)
             let signature = try ExampleInference.signature(spec.signatureName, of: servable, for: kind)
             let examples = try input.serializedExamples()
             guard !call.isFinished else { return }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import ServingMetrics
 import TFProtos
 import Tensors
 import Transport
@@ -54,6 +55,7 @@ extension GRPCService {
     }
 
     func modelInfer(_ request: Inference_ModelInferRequest, call: GRPCCall) {
+        call.meter(.modelInfer, modelName: request.modelName)
         do throws(ServingError) {
             var signatureName: String?
             if let parameter = request.parameters["signature_name"] {
@@ -64,6 +66,7 @@ extension GRPCService {
             }
             let spec = try Self.modelSpec(name: request.modelName, version: request.modelVersion, signatureName: signatureName)
             let servable = try backend.servable(for: spec)
+            call.meter(servable.metrics)
             let decoded = try KServeGRPCInferCodec.request(request)
             let name = signatureName ?? SignatureSpec.defaultName
             guard let signature = servable.signatures[name] else {
@@ -80,7 +83,7 @@ extension GRPCService {
             let version = servable.version
             let id = request.id
             call.armDeadline()
-            servable.predict(signature: name, inputs: inputs, outputFilter: selection.filter) { result in
+            servable.predict(signature: name, inputs: inputs, outputFilter: selection.filter, api: .modelInfer) { result in
                 guard !call.isFinished else { return }
                 switch result {
                 case .success(let outputs):

@@ -1,4 +1,5 @@
 import SavedModel
+import ServingMetrics
 import SwiftProtobuf
 import TFProtos
 import Tensors
@@ -6,9 +7,11 @@ import Transport
 
 extension GRPCService {
     func predict(_ request: Tensorflow_Serving_PredictRequest, call: GRPCCall) {
+        call.meter(.predict, modelName: request.modelSpec.name)
         do throws(ServingError) {
             let spec = try ModelSpec(proto: request.modelSpec, hasSpec: request.hasModelSpec)
             let servable = try backend.servable(for: spec)
+            call.meter(servable.metrics)
             let signatureName = spec.signatureName ?? SignatureSpec.defaultName
             let signature = try Self.signature(signatureName, of: servable)
             let inputs = try Self.inputs(request.inputs, for: signature, model: servable.modelName)
@@ -22,7 +25,7 @@ extension GRPCService {
                 modelName: servable.modelName, version: servable.version, signatureName: signatureName)
             let filter = request.outputFilter
             call.armDeadline()
-            servable.predict(signature: signatureName, inputs: inputs, outputFilter: filter) { result in
+            servable.predict(signature: signatureName, inputs: inputs, outputFilter: filter, api: .predict) { result in
                 guard !call.isFinished else { return }
                 switch result {
                 case .success(let outputs):

@@ -1,4 +1,5 @@
 import NIOCore
+import ServingMetrics
 import Tensors
 import Transport
 
@@ -54,9 +55,19 @@ struct KServeRoutes: APIRouteHandler {
                     signature: KServeModelJSON.metadataSignature(servable.signatures))
                 writer.respond(JSONResponse.make(status: 200, body: body))
             case .infer(let model):
-                try infer(request, model: model, writer: writer)
+                infer(request, model: model, writer: writer)
             }
         } catch {
+            writer.respond(Self.error(error))
+        }
+    }
+
+    private func infer(_ request: ServerRequest, model: ModelSpec, writer: any ResponseWriter) {
+        let meter = InferenceMeter(.modelInfer, via: .rest)
+        do throws(ServingError) {
+            try infer(request, model: model, meter: meter, writer: writer)
+        } catch {
+            meter.finish(error.code, modelNamed: model.name)
             writer.respond(Self.error(error))
         }
     }
@@ -80,9 +91,12 @@ struct KServeRoutes: APIRouteHandler {
         return value
     }
 
-    private func infer(_ request: ServerRequest, model: ModelSpec, writer: any ResponseWriter) throws(ServingError) {
-        guard !writer.isCancelled else { return }
+    private func infer(
+        _ request: ServerRequest, model: ModelSpec, meter: InferenceMeter, writer: any ResponseWriter
+    ) throws(ServingError) {
+        guard !writer.isCancelled else { return meter.finish(.cancelled, modelNamed: model.name) }
         guard request.body.readableBytes <= options.maxJSONBodyBytes else {
+            meter.finish(.resourceExhausted, modelNamed: model.name)
             writer.respond(JSONResponse.error(
                 status: 413,
                 message: "Request body of \(request.body.readableBytes) bytes exceeds the limit of \(options.maxJSONBodyBytes) bytes"))
@@ -100,21 +114,26 @@ struct KServeRoutes: APIRouteHandler {
         }
         let inputs = try decoded.tensors(for: signature, model: servable.modelName)
         let selection = try decoded.outputSelection(for: signature, model: servable.modelName)
-        guard !writer.isCancelled else { return }
+        let metrics = servable.metrics
+        guard !writer.isCancelled else { return meter.finish(.cancelled, metrics: metrics) }
         let modelName = servable.modelName
         let version = servable.version
         let id = decoded.id
-        servable.predict(signature: signatureName, inputs: inputs, outputFilter: selection.filter) { result in
-            guard !writer.isCancelled else { return }
+        servable.predict(signature: signatureName, inputs: inputs, outputFilter: selection.filter, api: .modelInfer) { result in
+            guard !writer.isCancelled else { return meter.finish(.cancelled, metrics: metrics) }
             switch result {
             case .success(let outputs):
                 do throws(ServingError) {
-                    writer.respond(try KServeInferEncoder.response(
-                        outputs, selection: selection, modelName: modelName, version: version, id: id))
+                    let response = try KServeInferEncoder.response(
+                        outputs, selection: selection, modelName: modelName, version: version, id: id)
+                    meter.finish(.ok, metrics: metrics)
+                    writer.respond(response)
                 } catch {
+                    meter.finish(error.code, metrics: metrics)
                     writer.respond(Self.error(error))
                 }
             case .failure(let error):
+                meter.finish(error.code, metrics: metrics)
                 writer.respond(Self.error(error))
             }
         }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import NIOCore
+import ServingMetrics
 import Synchronization
 import Tensors
 import Transport
@@ -32,6 +33,7 @@ final class FakeServable: Servable {
         signature: String,
         inputs: [String: Tensor],
         outputFilter: [String],
+        api: InferenceAPI,
         completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
     ) {
         calls.withLock { $0.append((signature, inputs)) }
