@@ -90,6 +90,35 @@ enum ConfigFiles {
         return (options, threads)
     }
 
+    /// `--monitoring_config_file`: a `MonitoringConfig` text proto. Returns the path Prometheus metrics
+    /// are served at (TF Serving's default when `path` is empty), or nil when `prometheus_config.enable`
+    /// is not set. The path must not fall under the `/v1` or `/v2` APIs.
+    static func prometheusPath(path: String) throws(Failure) -> String? {
+        let text = try readText(path, what: "monitoring config file")
+        let config: Tensorflow_Serving_MonitoringConfig
+        do {
+            config = try Tensorflow_Serving_MonitoringConfig(textFormatString: text)
+        } catch {
+            throw Failure(description: "monitoring config file \(path) is not a valid MonitoringConfig text proto: \(error)")
+        }
+        guard config.prometheusConfig.enable else { return nil }
+        let endpoint = config.prometheusConfig.path.isEmpty ? defaultPrometheusPath : config.prometheusConfig.path
+        guard endpoint.hasPrefix("/"), endpoint.count > 1,
+              !endpoint.contains(where: { $0 == "?" || $0 == "#" || $0.isWhitespace })
+        else {
+            throw Failure(description:
+                "monitoring config file \(path): prometheus_config.path \"\(endpoint)\" must be an absolute URL path such as \"\(defaultPrometheusPath)\" (no query, fragment or spaces)")
+        }
+        for reserved in ["/v1", "/v2"] where endpoint.lowercased() == reserved || endpoint.lowercased().hasPrefix(reserved + "/") {
+            throw Failure(description:
+                "monitoring config file \(path): prometheus_config.path \"\(endpoint)\" falls under the \(reserved) API; choose another path")
+        }
+        return endpoint
+    }
+
+    /// Where TF Serving serves Prometheus metrics when `prometheus_config.path` is empty.
+    static let defaultPrometheusPath = "/monitoring/prometheus/metrics"
+
     /// `--ssl_config_file`: an `SSLConfig` text proto. As in TF Serving, `server_key`, `server_cert`
     /// and `custom_ca` hold PEM text, not file paths; `client_verify: true` requires client
     /// certificates that chain to `custom_ca` (or to the system's trust store without one);

@@ -37,6 +37,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "model-server")
+        var routes: [APIRoute] = []
+        if let path = flags.monitoringConfigFile, let metricsPath = try ConfigFiles.prometheusPath(path: path) {
+            let registry = PrometheusExport.bootstrap()
+            routes.append(MetricsRoute(path: metricsPath) { registry.emitToBuffer() }.route)
+        }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var tls = try flags.sslConfigFile.map { path in try ConfigFiles.tlsSettings(path: path) }
         tls?.handshakeTimeout = .seconds(Int64(flags.sslHandshakeTimeoutSeconds))
@@ -61,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
             loadRetryInterval: .microseconds(flags.loadRetryIntervalMicros),
             logger: logger)
 
-        let router = APIRouter(backend: LifecycleBackend(manager: manager))
+        let router = APIRouter(backend: LifecycleBackend(manager: manager), routes: routes)
         var ports = [flags.port]
         if flags.restAPIPort != 0 { ports.append(flags.restAPIPort) }
         let server = HTTPServer(

@@ -62,6 +62,10 @@ struct ServerFlags: ParsableArguments {
     @Option(name: .customLong("max_request_body_bytes"), help: "Largest request body accepted, in bytes.")
     var maxRequestBodyBytes: Int = 64 << 20
 
+    @Option(name: .customLong("monitoring_config_file"),
+            help: "A MonitoringConfig text proto; prometheus_config { enable: true } serves Prometheus metrics on every port at prometheus_config.path (default /monitoring/prometheus/metrics).")
+    var monitoringConfigFile: String?
+
     @Option(name: .customLong("ssl_config_file"),
             help: "An SSLConfig text proto (server_key, server_cert, custom_ca as PEM text; client_verify); serves TLS on every port.")
     var sslConfigFile: String?
