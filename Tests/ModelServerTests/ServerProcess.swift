@@ -88,6 +88,7 @@ struct CurlResult {
     var status: Int
     var body: Data
     var httpVersion: String
+    var contentType = ""
 
     var json: Any? { try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]) }
     var text: String { String(decoding: body, as: UTF8.self) }
@@ -99,7 +100,7 @@ func curl(_ url: String, http2: Bool, method: String = "GET", body: Data? = nil)
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     let bodyFile = FileManager.default.temporaryDirectory.appendingPathComponent("body-\(UUID().uuidString)")
     var arguments = ["curl", "-s", "--max-time", "20", http2 ? "--http2-prior-knowledge" : "--http1.1",
-                     "-X", method, "-w", "\n%{http_code} %{http_version}", url]
+                     "-X", method, "-w", "\n%{http_code} %{http_version} %{content_type}", url]
     if let body {
         try body.write(to: bodyFile)
         arguments += ["-H", "content-type: application/json", "--data-binary", "@\(bodyFile.path)"]
@@ -112,7 +113,9 @@ func curl(_ url: String, http2: Bool, method: String = "GET", body: Data? = nil)
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard let newline = data.lastIndex(of: UInt8(ascii: "\n")) else { return CurlResult(status: 0, body: data, httpVersion: "") }
-    let trailer = String(decoding: data[(newline + 1)...], as: UTF8.self).split(separator: " ")
+    let trailer = String(decoding: data[(newline + 1)...], as: UTF8.self)
+        .split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
     return CurlResult(status: Int(trailer.first ?? "") ?? 0, body: Data(data[..<newline]),
-                      httpVersion: trailer.count > 1 ? String(trailer[1]) : "")
+                      httpVersion: trailer.count > 1 ? String(trailer[1]) : "",
+                      contentType: trailer.count > 2 ? String(trailer[2]) : "")
 }
