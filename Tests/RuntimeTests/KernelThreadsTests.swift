@@ -70,6 +70,51 @@ import Testing
         }
     }
 
+    /// A fused LSTM or GRU timestep (recurrent product and gates, split by rows) gives the bits of the
+    /// product and gate functions run one after the other on one thread.
+    @Test(arguments: [(16, 64, true), (25, 64, false), (64, 32, true), (61, 40, false)])
+    func recurrentStepsDoNotDependOnThreads(_ setup: (Int, Int, Bool)) throws {
+        guard PackedWeights.isSupported else { return }
+        let (rows, units, isLSTM) = setup
+        let gates = (isLSTM ? 4 : 3) * units
+        var seed = UInt64(rows * 100 + units)
+        let kernel = random(units * gates, seed: &seed)
+        var packed = [Float](repeating: 0, count: pg_packed_size(Int32(units), Int32(gates)))
+        pg_pack_weights(kernel, Int32(units), Int32(gates), Int32(gates), 0, &packed)
+        let inputs = random(rows * gates, seed: &seed), hidden = random(rows * units, seed: &seed)
+        let initialCell = random(rows * units, seed: &seed)
+        let inputBias = random(gates, seed: &seed), recurrentBias = random(gates, seed: &seed)
+
+        func fused() -> [Float] {
+            var cell = initialCell, next = [Float](repeating: 0, count: rows * units)
+            var recurrent = [Float](repeating: 0, count: rows * gates)
+            let status = inputs.withUnsafeBufferPointer { input in
+                let rowPointers = (0..<rows).map { row in input.baseAddress.map { $0 + row * gates } }
+                return isLSTM
+                    ? rc_lstm_step(Int32(rows), Int32(units), rowPointers, hidden, packed, &recurrent, inputBias, &cell, &next)
+                    : rc_gru_step(Int32(rows), Int32(units), rowPointers, inputBias, hidden, packed, &recurrent, recurrentBias, &next)
+            }
+            return status == 0 ? next + cell : []
+        }
+
+        var cell = initialCell, expected = [Float](repeating: 0, count: rows * units)
+        var recurrent = [Float](repeating: 0, count: rows * gates)
+        #expect(pg_gemm_dense(Int32(rows), Int32(gates), Int32(units), hidden, Int32(units), packed, nil, nil, 0, &recurrent) == 0)
+        inputs.withUnsafeBufferPointer { input in
+            let rowPointers = (0..<rows).map { row in input.baseAddress.map { $0 + row * gates } }
+            if isLSTM {
+                rc_lstm_rows(Int32(rows), Int32(units), rowPointers, recurrent, inputBias, &cell, &expected)
+            } else {
+                rc_gru_rows(Int32(rows), Int32(units), rowPointers, inputBias, recurrent, recurrentBias, hidden, &expected)
+            }
+        }
+        for threads in [2, 3] {
+            let outputs = withThreads(threads) { fused() }
+            #expect(outputs.single == expected + cell)
+            #expect(outputs.split == outputs.single)
+        }
+    }
+
     @Test func workerThreadsTakePart() throws {
         guard PackedWeights.isSupported else { return }
         var seed: UInt64 = 5

@@ -12,6 +12,8 @@ final class PackedWeights: @unchecked Sendable {
     let k: Int
     let n: Int
     private let storage: UnsafeMutablePointer<Float>
+    /// The packed panels, for C steps that run the product themselves (their bias and activation are theirs).
+    var panels: UnsafePointer<Float> { UnsafePointer(storage) }
     /// Whether `storage` holds Winograd-transformed 3×3 filter matrices (convolutions only).
     let isWinograd: Bool
     /// n values, or empty.

@@ -345,13 +345,20 @@ struct RecurrentLoopKernel: Kernel {
                 } else {
                     next = scratch + (time % 2) * batch * units
                 }
-                try weights.recurrentKernel.multiply(hidden, count: batch, into: recurrent)
-                switch cell {
-                case .lstm:
-                    guard let cellState else { throw .internal("LSTM loop has no carry state") }
-                    rc_lstm_rows(Int32(batch), units32, inputRows, recurrent, inputBias, cellState, next)
-                case .gru:
-                    rc_gru_rows(Int32(batch), units32, inputRows, inputBias, recurrent, recurrentBias, hidden, next)
+                if cell == .lstm, cellState == nil { throw .internal("LSTM loop has no carry state") }
+                if case .packed(let packed) = weights.recurrentKernel {
+                    let status = cell == .lstm
+                        ? rc_lstm_step(Int32(batch), units32, inputRows, hidden, packed.panels, recurrent, inputBias, cellState, next)
+                        : rc_gru_step(Int32(batch), units32, inputRows, inputBias, hidden, packed.panels, recurrent, recurrentBias, next)
+                    guard status == 0 else { throw .resourceExhausted("could not run the \(cell) timestep") }
+                } else {
+                    try weights.recurrentKernel.multiply(hidden, count: batch, into: recurrent)
+                    switch cell {
+                    case .lstm:
+                        rc_lstm_rows(Int32(batch), units32, inputRows, recurrent, inputBias, cellState, next)
+                    case .gru:
+                        rc_gru_rows(Int32(batch), units32, inputRows, inputBias, recurrent, recurrentBias, hidden, next)
+                    }
                 }
                 hidden = UnsafePointer(next)
             }
