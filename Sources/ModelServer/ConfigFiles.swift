@@ -11,7 +11,18 @@ enum ConfigFiles {
         var description: String
     }
 
-    static func readText(_ path: String, what: String) throws(Failure) -> String {
+    /// The `Message` a text-proto file at `path` holds; `what` names the file in errors.
+    static func textProto<Message: SwiftProtobuf.Message>(_ type: Message.Type, at path: String, what: String) throws(Failure) -> Message {
+        let text = try readText(path, what: what)
+        do {
+            return try Message(textFormatString: text)
+        } catch {
+            let name = Message.protoMessageName.split(separator: ".").last.map(String.init) ?? Message.protoMessageName
+            throw Failure(description: "\(what) \(path) is not a valid \(name) text proto: \(error)")
+        }
+    }
+
+    private static func readText(_ path: String, what: String) throws(Failure) -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Failure(description: "cannot read \(what) \(path)")
         }
@@ -22,13 +33,7 @@ enum ConfigFiles {
     static func modelConfigurations(
         path: String, batching: BatchingOptions
     ) throws(Failure) -> [ModelConfiguration] {
-        let text = try readText(path, what: "model config file")
-        let config: Tensorflow_Serving_ModelServerConfig
-        do {
-            config = try Tensorflow_Serving_ModelServerConfig(textFormatString: text)
-        } catch {
-            throw Failure(description: "model config file \(path) is not a valid ModelServerConfig text proto: \(error)")
-        }
+        let config = try textProto(Tensorflow_Serving_ModelServerConfig.self, at: path, what: "model config file")
         guard case .modelConfigList(let list)? = config.config else {
             throw Failure(description: "model config file \(path) has no model_config_list (custom_model_config is not supported)")
         }
@@ -69,13 +74,7 @@ enum ConfigFiles {
 
     /// `--batching_parameters_file`: a `BatchingParameters` text proto; unset fields keep TF Serving's defaults.
     static func batchingOptions(path: String) throws(Failure) -> (options: BatchingOptions, threads: Int?) {
-        let text = try readText(path, what: "batching parameters file")
-        let parameters: Tensorflow_Serving_BatchingParameters
-        do {
-            parameters = try Tensorflow_Serving_BatchingParameters(textFormatString: text)
-        } catch {
-            throw Failure(description: "batching parameters file \(path) is not a valid BatchingParameters text proto: \(error)")
-        }
+        let parameters = try textProto(Tensorflow_Serving_BatchingParameters.self, at: path, what: "batching parameters file")
         var options = BatchingOptions(enabled: true)
         if parameters.hasMaxBatchSize { options.maxBatchSize = Int(parameters.maxBatchSize.value) }
         if parameters.hasBatchTimeoutMicros { options.batchTimeoutMicros = Int(parameters.batchTimeoutMicros.value) }
@@ -94,13 +93,7 @@ enum ConfigFiles {
     /// are served at (TF Serving's default when `path` is empty), or nil when `prometheus_config.enable`
     /// is not set. The path must not fall under the `/v1` or `/v2` APIs.
     static func prometheusPath(path: String) throws(Failure) -> String? {
-        let text = try readText(path, what: "monitoring config file")
-        let config: Tensorflow_Serving_MonitoringConfig
-        do {
-            config = try Tensorflow_Serving_MonitoringConfig(textFormatString: text)
-        } catch {
-            throw Failure(description: "monitoring config file \(path) is not a valid MonitoringConfig text proto: \(error)")
-        }
+        let config = try textProto(Tensorflow_Serving_MonitoringConfig.self, at: path, what: "monitoring config file")
         guard config.prometheusConfig.enable else { return nil }
         let endpoint = config.prometheusConfig.path.isEmpty ? defaultPrometheusPath : config.prometheusConfig.path
         guard endpoint.hasPrefix("/"), endpoint.count > 1,
@@ -124,13 +117,7 @@ enum ConfigFiles {
     /// certificates that chain to `custom_ca` (or to the system's trust store without one);
     /// without `client_verify`, `custom_ca` is not used, as in TF Serving.
     static func tlsSettings(path: String) throws(Failure) -> HTTPServer.TLSSettings {
-        let text = try readText(path, what: "SSL config file")
-        let config: Tensorflow_Serving_SSLConfig
-        do {
-            config = try Tensorflow_Serving_SSLConfig(textFormatString: text)
-        } catch {
-            throw Failure(description: "SSL config file \(path) is not a valid SSLConfig text proto: \(error)")
-        }
+        let config = try textProto(Tensorflow_Serving_SSLConfig.self, at: path, what: "SSL config file")
         try requirePEM(config.serverCert, field: "server_cert", label: "CERTIFICATE", path: path)
         try requirePEM(config.serverKey, field: "server_key", label: "PRIVATE KEY", path: path)
         if config.clientVerify, !config.customCa.isEmpty {
