@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 venv="${TEST_VENV:-.venv-test}"
-if [ ! -x "$venv/bin/pytest" ]; then
-    python3 -m venv "$venv"
+if [ ! -x "$venv/bin/pytest" ] || ! cmp -s Tests/interop/requirements.txt "$venv/requirements.installed"; then
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
     "$venv/bin/pip" install -q -r Tests/interop/requirements.txt
+    cp Tests/interop/requirements.txt "$venv/requirements.installed"
 fi
 
 swift build --build-tests

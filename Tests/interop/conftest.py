@@ -1,7 +1,8 @@
 """Starts the built model-server once for the interop suite and tells the tests where it listens.
 
 The binary comes from MODEL_SERVER_BINARY (default .build/debug/model-server); it serves
-config/models.config on an ephemeral loopback port. MODEL_SERVER_URL (http://host:port) and
+config/models.config on an ephemeral loopback port, with the Prometheus metrics of
+config/monitoring.config. MODEL_SERVER_URL (http://host:port) and
 MODEL_SERVER_ADDRESS (host:port) are set for the test modules, which read them at import.
 """
 
@@ -19,7 +20,8 @@ _server = None
 def _start_server():
     binary = os.environ.get("MODEL_SERVER_BINARY", str(REPO / ".build/debug/model-server"))
     process = subprocess.Popen(
-        [binary, "--host=127.0.0.1", "--port=0", f"--model_config_file={REPO / 'config/models.config'}"],
+        [binary, "--host=127.0.0.1", "--port=0", f"--model_config_file={REPO / 'config/models.config'}",
+         f"--monitoring_config_file={REPO / 'config/monitoring.config'}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
     port = None
