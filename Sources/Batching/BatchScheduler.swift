@@ -132,7 +132,8 @@ public final class BatchScheduler: @unchecked Sendable {
         }
         guard let first = live.first else { return }
         let rows = live.reduce(0) { $0 + ($1.rows ?? 0) }
-        let paddedRows = queue.options.enabled ? queue.options.paddedSize(for: rows) : rows
+        // Requests that cannot be merged (no common dimension 0) or hold no rows run as they are.
+        let paddedRows = queue.options.enabled && first.rows != nil && rows > 0 ? queue.options.paddedSize(for: rows) : rows
         if queue.options.enabled, first.rows != nil {
             for task in live { metrics.recordInput(rows: task.rows ?? 0) }
             metrics.recordBatch(rows: rows, paddedRows: paddedRows)

@@ -112,6 +112,29 @@ func rowsTensor(_ values: [Float], columns: Int) -> Tensor {
         #expect(processor.batchSizes.withLock { $0 } == [4])
     }
 
+    /// A request without a common dimension 0 (a scalar beside a matrix) or with zero rows is not padded:
+    /// it runs as it came.
+    @Test func unmergeableAndEmptyRequestsAreNotPadded() throws {
+        let scheduler = BatchScheduler(threadCount: 1)
+        defer { scheduler.shutdown() }
+        let seen = Mutex<[[Int]]>([])
+        let options = BatchingOptions(enabled: true, maxBatchSize: 8, batchTimeoutMicros: 0, allowedBatchSizes: [4, 8])
+        let queue = scheduler.makeQueue(name: "m", options: options) { inputs throws(ServingError) in
+            guard let x = inputs["x"] else { throw .invalidArgument("missing x") }
+            seen.withLock { $0.append(x.shape.dims) }
+            return ["y": x]
+        }
+        let completions = Completions()
+        completions.expect(2)
+        try queue.submit(["x": rowsTensor([1, 2, 3], columns: 3), "scale": Tensor([Float(2)], shape: [])],
+                         completion: completions.callback(0))
+        try queue.submit(["x": Tensor([Float](), shape: [0, 3])], completion: completions.callback(1))
+        let results = completions.wait()
+        #expect(try results[0]?.get()["y"]?.shape == [1, 3])
+        #expect(try results[1]?.get()["y"]?.shape == [0, 3])
+        #expect(seen.withLock { $0 } == [[1, 3], [0, 3]])
+    }
+
     @Test func incompatibleRequestsDoNotMerge() throws {
         let scheduler = BatchScheduler(threadCount: 1)
         defer { scheduler.shutdown() }
