@@ -1,4 +1,5 @@
 import ServingMetrics
+import Synchronization
 import Tensors
 
 /// TF Serving's Classify and Regress over a signature that reads serialized `tf.Example` protos: which
@@ -21,6 +22,15 @@ enum ExampleInference {
             switch self {
             case .classify: "classification"
             case .regress: "regression"
+            }
+        }
+
+        /// The kind a MultiInference task's `method_name` asks for.
+        init?(methodName: String) {
+            switch methodName {
+            case Kind.classify.methodName: self = .classify
+            case Kind.regress.methodName: self = .regress
+            default: return nil
             }
         }
 
@@ -98,10 +108,43 @@ enum ExampleInference {
             completion(.failure(.invalidArgument("Input is empty.")))
             return
         }
-        let count = examples.count
-        servable.metrics.recordExamples(count)
-        let input = Tensor(strings: examples, shape: [count])
-        servable.predict(signature: signature.name, inputs: [inputKey: input], outputFilter: [], api: kind.api) { result in
+        servable.metrics.recordExamples(examples.count)
+        execute(kind, signature: signature, input: Tensor(strings: examples, shape: [examples.count]), on: servable,
+                api: kind.api, completion: completion)
+    }
+
+    /// One task of a MultiInference request: a signature already checked for its kind.
+    struct Task: Sendable {
+        var kind: Kind
+        var signature: SignatureSpec
+    }
+
+    /// Runs every task's signature on the same examples (all at once, each on its own batch queue) and
+    /// answers their outcomes in task order, or the first task's error that failed.
+    static func runAll(
+        _ tasks: [Task], examples: [[UInt8]], on servable: any Servable,
+        completion: @escaping @Sendable (Result<[Outcome], ServingError>) -> Void
+    ) {
+        guard !examples.isEmpty else {
+            completion(.failure(.invalidArgument("Input is empty.")))
+            return
+        }
+        servable.metrics.recordExamples(examples.count)
+        let input = Tensor(strings: examples, shape: [examples.count])
+        let collected = OutcomeCollector(count: tasks.count, completion: completion)
+        for (index, task) in tasks.enumerated() {
+            execute(task.kind, signature: task.signature, input: input, on: servable, api: .multiInference) { result in
+                collected.store(result, at: index)
+            }
+        }
+    }
+
+    private static func execute(
+        _ kind: Kind, signature: SignatureSpec, input: Tensor, on servable: any Servable, api: InferenceAPI,
+        completion: @escaping @Sendable (Result<Outcome, ServingError>) -> Void
+    ) {
+        let count = input.shape[0]
+        servable.predict(signature: signature.name, inputs: [inputKey: input], outputFilter: [], api: api) { result in
             completion(result.flatMap { outputs in
                 Result { () throws(ServingError) -> Outcome in
                     switch kind {
@@ -166,5 +209,38 @@ enum ExampleInference {
             throw .invalidArgument("Input batch size did not match output batch size: \(examples) vs. \(values.shape[0])")
         }
         return .regressions(values.scalars(as: Float.self))
+    }
+}
+
+/// Gathers the outcomes of a MultiInference request's tasks as they finish on their batch threads.
+private final class OutcomeCollector: Sendable {
+    private struct State {
+        var outcomes: [ExampleInference.Outcome?]
+        var failure: (index: Int, error: ServingError)?
+        var remaining: Int
+    }
+
+    private let state: Mutex<State>
+    private let completion: @Sendable (Result<[ExampleInference.Outcome], ServingError>) -> Void
+
+    init(count: Int, completion: @escaping @Sendable (Result<[ExampleInference.Outcome], ServingError>) -> Void) {
+        state = Mutex(State(outcomes: Array(repeating: nil, count: count), failure: nil, remaining: count))
+        self.completion = completion
+    }
+
+    func store(_ result: Result<ExampleInference.Outcome, ServingError>, at index: Int) {
+        let finished: Result<[ExampleInference.Outcome], ServingError>? = state.withLock { state in
+            switch result {
+            case .success(let outcome):
+                state.outcomes[index] = outcome
+            case .failure(let error):
+                if state.failure.map({ index < $0.index }) ?? true { state.failure = (index, error) }
+            }
+            state.remaining -= 1
+            guard state.remaining == 0 else { return nil }
+            if let failure = state.failure { return .failure(failure.error) }
+            return .success(state.outcomes.compactMap { $0 })
+        }
+        if let finished { completion(finished) }
     }
 }

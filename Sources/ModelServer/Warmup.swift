@@ -7,7 +7,8 @@ import Tensors
 
 /// Replays a version's warmup requests (`assets.extra/tf_serving_warmup_requests`) on its compiled
 /// model before the version serves, as TF Serving does: predict logs run their signature on their
-/// inputs, classify and regress logs run theirs on the serialized examples. Any failure fails the load.
+/// inputs, classify and regress logs run theirs on the serialized examples, multi-inference logs every
+/// task's signature on theirs. Any failure fails the load.
 enum Warmup {
     /// Replays the warmup file of `versionDirectory`, if it has one, and records how long that took
     /// and how it ended.
@@ -48,8 +49,12 @@ enum Warmup {
         case .regressLog(let entry)?:
             let signature = try compiled(entry.request.modelSpec.signatureName, in: model)
             try runExamples(try entry.request.input.serializedExamples(), on: signature)
-        case .multiInferenceLog?:
-            throw .unimplemented("MultiInference warmup records are not supported; record Classify or Regress requests instead")
+        case .multiInferenceLog(let entry)?:
+            let examples = try entry.request.input.serializedExamples()
+            guard !entry.request.tasks.isEmpty else { throw .invalidArgument("Expected at least one task") }
+            for task in entry.request.tasks {
+                try runExamples(examples, on: try compiled(task.modelSpec.signatureName, in: model))
+            }
         case nil:
             throw .invalidArgument("the PredictionLog holds no request")
         }

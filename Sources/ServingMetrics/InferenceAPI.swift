@@ -4,6 +4,8 @@ public enum InferenceAPI: Int, CaseIterable, Sendable {
     case predict
     case classify
     case regress
+    /// TF Serving's MultiInference (classify and regress signatures on the same examples).
+    case multiInference
     /// KServe v2 inference (REST `/v2/models/{m}/infer` and gRPC `ModelInfer`).
     case modelInfer
 
@@ -12,6 +14,7 @@ public enum InferenceAPI: Int, CaseIterable, Sendable {
         case .predict: "Predict"
         case .classify: "Classify"
         case .regress: "Regress"
+        case .multiInference: "MultiInference"
         case .modelInfer: "ModelInfer"
         }
     }

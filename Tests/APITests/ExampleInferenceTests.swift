@@ -180,6 +180,89 @@ import Transport
         #expect(predict.message == "Expected regression signature method_name to be tensorflow/serving/regress. Was: tensorflow/serving/predict")
     }
 
+    private func task(_ signature: String, _ method: String, model: String = "m") -> Tensorflow_Serving_InferenceTask {
+        var task = Tensorflow_Serving_InferenceTask()
+        task.modelSpec.name = model
+        task.modelSpec.signatureName = signature
+        task.methodName = method
+        return task
+    }
+
+    @Test func grpcMultiInferenceRunsEveryTaskOnTheSameExamples() throws {
+        let (router, servable) = makeRouter()
+        var first = Tensorflow_Example(), second = Tensorflow_Example()
+        first.features.feature["a"] = feature(floats: [2])
+        first.features.feature["b"] = feature(floats: [0.5])
+        second.features.feature["b"] = feature(floats: [-4])
+        var request = Tensorflow_Serving_MultiInferenceRequest()
+        request.tasks = [task("regress", "tensorflow/serving/regress"), task("", "tensorflow/serving/classify")]
+        request.input.exampleList.examples = [first, second]
+        let answer = try #require(call(router, try grpcRequest("/tensorflow.serving.PredictionService/MultiInference", request)))
+        #expect(answer.status == 0, "\(answer.message ?? "")")
+        let response = try answer.decode(Tensorflow_Serving_MultiInferenceResponse.self)
+        #expect(response.results.map(\.modelSpec.signatureName) == ["regress", "serving_default"])
+        #expect(response.results.allSatisfy { $0.modelSpec.name == "m" && $0.modelSpec.version.value == 3 })
+        #expect(response.results.first?.regressionResult.regressions.map(\.value) == [2.5, -4])
+        #expect(response.results.last?.classificationResult.classifications.map { $0.classes.map(\.score) } == [[2, 0.5], [0, -4]])
+        #expect(servable.calls.withLock { $0.map(\.signature).sorted() } == ["regress", "serving_default"])
+    }
+
+    @Test func grpcMultiInferenceChecksTasksAsTFServingDoes() throws {
+        let other = SignatureSpec(
+            name: "other", methodName: "tensorflow/serving/classify",
+            inputs: ["inputs": Fixtures.spec(.string, [-1], tensor: "other_examples:0")],
+            outputs: ["scores": Fixtures.spec(.float32, [-1, 2], tensor: "scores:0")])
+        let servable = FakeServable(
+            signatures: ["serving_default": Self.classify, "regress": Self.regress, "predict": Fixtures.floatSignature, "other": other],
+            behaviour: Self.model)
+        let router = APIRouter(backend: FakeBackend(servable: servable))
+        var example = Tensorflow_Example()
+        example.features.feature["a"] = feature(floats: [1])
+        let classify = "tensorflow/serving/classify", regress = "tensorflow/serving/regress"
+        let cases: [([Tensorflow_Serving_InferenceTask], Int, String)] = [
+            ([], 3, "Expected at least one task"),
+            ([task("regress", regress), task("", classify, model: "")], 3, "Found ModelSpec with an empty model name."),
+            ([task("regress", regress), task("", classify, model: "n")], 3,
+             "All ModelSpecs in a MultiInferenceRequest must access the same model name."),
+            ([task("", classify), task("serving_default", classify)], 3, "Duplicate evaluation of signature: serving_default"),
+            ([task("nope", classify)], 3, "Requested signature not found in model graph: nope"),
+            ([task("predict", "tensorflow/serving/predict")], 12, "Unsupported signature method_name: tensorflow/serving/predict"),
+            ([task("regress", classify)], 3,
+             "Expected classification signature method_name to be tensorflow/serving/classify. Was: tensorflow/serving/regress"),
+            ([task("regress", regress), task("other", classify)], 3, "Input tensor must be the same for all Signatures."),
+        ]
+        for (tasks, status, message) in cases {
+            var request = Tensorflow_Serving_MultiInferenceRequest()
+            request.tasks = tasks
+            request.input.exampleList.examples = [example]
+            let answer = try #require(call(router, try grpcRequest("/tensorflow.serving.PredictionService/MultiInference", request)))
+            #expect(answer.status == status, "\(message)")
+            #expect(answer.message == message)
+        }
+        #expect(servable.callCount == 0)
+
+        var empty = Tensorflow_Serving_MultiInferenceRequest()
+        empty.tasks = [task("regress", regress)]
+        let noExamples = try #require(call(router, try grpcRequest("/tensorflow.serving.PredictionService/MultiInference", empty)))
+        #expect(noExamples.status == 3)
+        #expect(noExamples.message == "Input is empty.")
+    }
+
+    /// One failing task fails the whole request with that task's error.
+    @Test func grpcMultiInferenceFailsWithTheFailingTask() throws {
+        let (router, _) = makeRouter { signature, inputs in
+            signature == "regress" ? .failure(.invalidArgument("regression broke")) : Self.model(signature, inputs)
+        }
+        var example = Tensorflow_Example()
+        example.features.feature["a"] = feature(floats: [1])
+        var request = Tensorflow_Serving_MultiInferenceRequest()
+        request.tasks = [task("", "tensorflow/serving/classify"), task("regress", "tensorflow/serving/regress")]
+        request.input.exampleList.examples = [example]
+        let answer = try #require(call(router, try grpcRequest("/tensorflow.serving.PredictionService/MultiInference", request)))
+        #expect(answer.status == 3)
+        #expect(answer.message == "regression broke")
+    }
+
     private func feature(floats: [Float]) -> Tensorflow_Feature {
         var feature = Tensorflow_Feature()
         feature.floatList.value = floats

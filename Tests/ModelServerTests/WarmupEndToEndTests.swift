@@ -41,8 +41,16 @@ import Testing
         var regress = Tensorflow_Serving_PredictionLog()
         regress.regressLog.request.modelSpec.signatureName = "regress"
         regress.regressLog.request.input.exampleList.examples = [example]
+        var multi = Tensorflow_Serving_PredictionLog()
+        multi.multiInferenceLog.request.tasks = ["regress", ""].map { name in
+            var task = Tensorflow_Serving_InferenceTask()
+            task.modelSpec.signatureName = name
+            task.methodName = name.isEmpty ? "tensorflow/serving/classify" : "tensorflow/serving/regress"
+            return task
+        }
+        multi.multiInferenceLog.request.input.exampleList.examples = [example]
 
-        let good = try modelWithWarmup([predict, classify, regress])
+        let good = try modelWithWarmup([predict, classify, regress, multi])
         defer { try? FileManager.default.removeItem(at: good) }
         let server = try ServerProcess(arguments: ["--model_name=w", "--model_base_path=\(good.path)"])
         defer { _ = server.stop() }
@@ -52,8 +60,8 @@ import Testing
         #expect(try curl("\(url)/v1/models/w:classify", http2: false, method: "POST", body: body).status == 200)
         #expect(server.stop() == 0, "server log:\n\(server.log)")
 
-        var wrong = regress
-        wrong.regressLog.request.modelSpec.signatureName = "nope"
+        var wrong = multi
+        wrong.multiInferenceLog.request.tasks[1].modelSpec.signatureName = "nope"
         let bad = try modelWithWarmup([classify, wrong])
         defer { try? FileManager.default.removeItem(at: bad) }
         let failing = try ServerProcess(arguments: ["--model_name=w", "--model_base_path=\(bad.path)", "--max_num_load_retries=0"])

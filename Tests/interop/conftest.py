@@ -6,22 +6,28 @@ config/monitoring.config. MODEL_SERVER_URL (http://host:port) and
 MODEL_SERVER_ADDRESS (host:port) are set for the test modules, which read them at import.
 """
 
+import importlib
 import os
 import re
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 _server = None
 
 
-def _start_server():
+def start_server(*arguments):
+    """Starts the binary with `arguments` on an ephemeral loopback port; returns (process, port) once
+    every model is ready."""
     binary = os.environ.get("MODEL_SERVER_BINARY", str(REPO / ".build/debug/model-server"))
     process = subprocess.Popen(
-        [binary, "--host=127.0.0.1", "--port=0", f"--model_config_file={REPO / 'config/models.config'}",
-         f"--monitoring_config_file={REPO / 'config/monitoring.config'}"],
+        [binary, "--host=127.0.0.1", "--port=0", *arguments],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
     port = None
@@ -53,15 +59,48 @@ def pytest_configure(config):
     global _server
     if "MODEL_SERVER_URL" in os.environ:
         return
-    _server, port = _start_server()
+    _server, port = start_server(f"--model_config_file={REPO / 'config/models.config'}",
+                                 f"--monitoring_config_file={REPO / 'config/monitoring.config'}")
     os.environ["MODEL_SERVER_URL"] = f"http://127.0.0.1:{port}"
     os.environ["MODEL_SERVER_ADDRESS"] = f"127.0.0.1:{port}"
 
 
+def stop_server(process):
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def pytest_unconfigure(config):
     if _server is not None:
-        _server.terminate()
+        stop_server(_server)
+
+
+@pytest.fixture(scope="session")
+def stubs():
+    """The TF Serving protos compiled from protos/ into a temporary package directory (the
+    `tensorflow-serving-api` wheel needs TensorFlow for its *_pb2 imports)."""
+    import grpc_tools
+    from grpc_tools import protoc
+
+    bundled = Path(grpc_tools.__file__).parent / "_proto"
+    sources = sorted(str(p.relative_to(REPO / "protos"))
+                     for folder in ("tensorflow", "tensorflow_serving")
+                     for p in (REPO / "protos" / folder).rglob("*.proto"))
+    with tempfile.TemporaryDirectory() as out:
+        status = protoc.main(["grpc_tools.protoc", f"-I{REPO / 'protos'}", f"-I{bundled}",
+                              f"--python_out={out}", f"--grpc_python_out={out}", *sources])
+        assert status == 0, "protoc failed on protos/"
+        sys.path.insert(0, out)
         try:
-            _server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            _server.kill()
+            modules = {name: importlib.import_module(f"tensorflow_serving.apis.{name}") for name in (
+                "predict_pb2", "get_model_metadata_pb2", "get_model_status_pb2", "classification_pb2",
+                "regression_pb2", "inference_pb2", "prediction_service_pb2_grpc", "model_service_pb2_grpc")}
+            modules["tensor_pb2"] = importlib.import_module("tensorflow.core.framework.tensor_pb2")
+            modules["types_pb2"] = importlib.import_module("tensorflow.core.framework.types_pb2")
+            modules["example_pb2"] = importlib.import_module("tensorflow.core.example.example_pb2")
+            yield modules
+        finally:
+            sys.path.remove(out)

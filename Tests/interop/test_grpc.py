@@ -4,7 +4,8 @@
 (b) TF Serving PredictionService / ModelService: Predict, GetModelMetadata, GetModelStatus.
     The `tensorflow-serving-api` wheel cannot be used without TensorFlow (its *_pb2 modules import
     tensorflow.core.framework protos that only the tensorflow wheel ships), so the Python stubs are
-    generated at test time with grpcio-tools from the repository's own protos/ directory.
+    generated at test time with grpcio-tools from the repository's own protos/ directory (the
+    `stubs` fixture in conftest.py).
 (c) gzip-compressed calls, a deadline that expires, and an unknown method (UNIMPLEMENTED).
 
 Environment:
@@ -16,12 +17,8 @@ Environment:
   MODEL_EXPECTED        default examples/requests/digits.expected.json ({"predictions": [...]})
 """
 
-import importlib
 import json
 import os
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import grpc
@@ -48,32 +45,6 @@ def pixels():
 @pytest.fixture(scope="module")
 def expected():
     return np.asarray(json.loads(EXPECTED.read_text())["predictions"], dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def stubs():
-    """The TF Serving protos compiled from protos/ into a temporary package directory."""
-    import grpc_tools
-    from grpc_tools import protoc
-
-    bundled = Path(grpc_tools.__file__).parent / "_proto"
-    sources = sorted(str(p.relative_to(REPO / "protos"))
-                     for folder in ("tensorflow", "tensorflow_serving")
-                     for p in (REPO / "protos" / folder).rglob("*.proto"))
-    with tempfile.TemporaryDirectory() as out:
-        status = protoc.main(["grpc_tools.protoc", f"-I{REPO / 'protos'}", f"-I{bundled}",
-                              f"--python_out={out}", f"--grpc_python_out={out}", *sources])
-        assert status == 0, "protoc failed on protos/"
-        sys.path.insert(0, out)
-        try:
-            modules = {name: importlib.import_module(f"tensorflow_serving.apis.{name}") for name in (
-                "predict_pb2", "get_model_metadata_pb2", "get_model_status_pb2", "classification_pb2",
-                "regression_pb2", "prediction_service_pb2_grpc", "model_service_pb2_grpc")}
-            modules["tensor_pb2"] = importlib.import_module("tensorflow.core.framework.tensor_pb2")
-            modules["types_pb2"] = importlib.import_module("tensorflow.core.framework.types_pb2")
-            yield modules
-        finally:
-            sys.path.remove(out)
 
 
 @pytest.fixture(scope="module")

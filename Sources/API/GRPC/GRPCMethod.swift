@@ -28,8 +28,6 @@ enum GRPCMethod: String, CaseIterable, Sendable {
     /// Why a known method is answered UNIMPLEMENTED; nil for the methods that are served.
     var unsupportedReason: String? {
         switch self {
-        case .multiInference:
-            "\(rawValue) is not implemented; call Classify, Regress or Predict once per signature instead"
         case .handleReloadConfigRequest:
             "\(rawValue) is not supported; edit the --model_config_file and let --model_config_file_poll_wait_seconds reload it"
         default:

@@ -9,18 +9,7 @@ extension GRPCService {
             spec, outcome in
             var response = Tensorflow_Serving_ClassificationResponse()
             response.modelSpec = spec
-            if case .classifications(let rows) = outcome {
-                response.result.classifications = rows.map { classes in
-                    var entry = Tensorflow_Serving_Classifications()
-                    entry.classes = classes.map { item in
-                        var proto = Tensorflow_Serving_Class()
-                        proto.label = String(decoding: item.label, as: UTF8.self)
-                        proto.score = item.score
-                        return proto
-                    }
-                    return entry
-                }
-            }
+            response.result = Tensorflow_Serving_ClassificationResult(outcome)
             return response
         }
     }
@@ -30,15 +19,78 @@ extension GRPCService {
             spec, outcome in
             var response = Tensorflow_Serving_RegressionResponse()
             response.modelSpec = spec
-            if case .regressions(let values) = outcome {
-                response.result.regressions = values.map { value in
-                    var proto = Tensorflow_Serving_Regression()
-                    proto.value = value
-                    return proto
-                }
-            }
+            response.result = Tensorflow_Serving_RegressionResult(outcome)
             return response
         }
+    }
+
+    /// Classify and regress signatures of one model on the same examples, checked with TF Serving's rules
+    /// and messages; each signature runs once and the results come back in task order.
+    func multiInference(_ request: Tensorflow_Serving_MultiInferenceRequest, call: GRPCCall) {
+        call.meter(.multiInference, modelName: request.tasks.first?.modelSpec.name ?? "")
+        do throws(ServingError) {
+            guard let first = request.tasks.first else { throw .invalidArgument("Expected at least one task") }
+            for task in request.tasks {
+                guard !task.modelSpec.name.isEmpty else { throw .invalidArgument("Found ModelSpec with an empty model name.") }
+                guard task.modelSpec.name == first.modelSpec.name else {
+                    throw .invalidArgument("All ModelSpecs in a MultiInferenceRequest must access the same model name.")
+                }
+            }
+            let servable = try backend.servable(for: try ModelSpec(proto: first.modelSpec, hasSpec: first.hasModelSpec))
+            call.meter(servable.metrics)
+            let tasks = try Self.multiInferenceTasks(request.tasks, of: servable)
+            let examples = try request.input.serializedExamples()
+            guard !call.isFinished else { return }
+            call.armDeadline()
+            ExampleInference.runAll(tasks, examples: examples, on: servable) { result in
+                guard !call.isFinished else { return }
+                switch result {
+                case .success(let outcomes):
+                    var response = Tensorflow_Serving_MultiInferenceResponse()
+                    response.results = zip(tasks, outcomes).map { task, outcome in
+                        var entry = Tensorflow_Serving_InferenceResult()
+                        entry.modelSpec = Tensorflow_Serving_ModelSpec(
+                            modelName: servable.modelName, version: servable.version, signatureName: task.signature.name)
+                        switch task.kind {
+                        case .classify: entry.classificationResult = Tensorflow_Serving_ClassificationResult(outcome)
+                        case .regress: entry.regressionResult = Tensorflow_Serving_RegressionResult(outcome)
+                        }
+                        return entry
+                    }
+                    call.succeed(response)
+                case .failure(let error):
+                    call.fail(error)
+                }
+            }
+        } catch {
+            call.fail(error)
+        }
+    }
+
+    private static func multiInferenceTasks(
+        _ tasks: [Tensorflow_Serving_InferenceTask], of servable: any Servable
+    ) throws(ServingError) -> [ExampleInference.Task] {
+        var names: Set<String> = []
+        var inputTensor: String?
+        var checked: [ExampleInference.Task] = []
+        for task in tasks {
+            let name = task.modelSpec.signatureName.isEmpty ? SignatureSpec.defaultName : task.modelSpec.signatureName
+            guard names.insert(name).inserted else { throw .invalidArgument("Duplicate evaluation of signature: \(name)") }
+            guard servable.signatures[name] != nil else {
+                throw .invalidArgument("Requested signature not found in model graph: \(name)")
+            }
+            guard let kind = ExampleInference.Kind(methodName: task.methodName) else {
+                throw .unimplemented("Unsupported signature method_name: \(task.methodName)")
+            }
+            let signature = try ExampleInference.signature(name, of: servable, for: kind)
+            let input = signature.inputs[ExampleInference.inputKey]?.tensorName
+            if let inputTensor, inputTensor != input {
+                throw .invalidArgument("Input tensor must be the same for all Signatures.")
+            }
+            inputTensor = input
+            checked.append(ExampleInference.Task(kind: kind, signature: signature))
+        }
+        return checked
     }
 
     private func inferFromExamples<Response: SwiftProtobuf.Message>(
@@ -86,6 +138,37 @@ extension Tensorflow_Serving_Input {
             }
         } catch {
             throw .internal("Could not serialize the request's tf.Example protos: \(error)")
+        }
+    }
+}
+
+extension Tensorflow_Serving_ClassificationResult {
+    /// Each example's classes, label and score, in the model's order.
+    init(_ outcome: ExampleInference.Outcome) {
+        self.init()
+        guard case .classifications(let rows) = outcome else { return }
+        classifications = rows.map { classes in
+            var entry = Tensorflow_Serving_Classifications()
+            entry.classes = classes.map { item in
+                var proto = Tensorflow_Serving_Class()
+                proto.label = String(decoding: item.label, as: UTF8.self)
+                proto.score = item.score
+                return proto
+            }
+            return entry
+        }
+    }
+}
+
+extension Tensorflow_Serving_RegressionResult {
+    /// One value per example.
+    init(_ outcome: ExampleInference.Outcome) {
+        self.init()
+        guard case .regressions(let values) = outcome else { return }
+        regressions = values.map { value in
+            var proto = Tensorflow_Serving_Regression()
+            proto.value = value
+            return proto
         }
     }
 }

@@ -87,7 +87,8 @@ public struct GRPCService: APIRouteHandler {
         case .modelInfer: modelInfer(try decode(message), call: call)
         case .classify: classify(try decode(message), call: call)
         case .regress: regress(try decode(message), call: call)
-        case .multiInference, .handleReloadConfigRequest:
+        case .multiInference: multiInference(try decode(message), call: call)
+        case .handleReloadConfigRequest:
             throw GRPCStatus(.unimplemented, method.unsupportedReason ?? "\(method.path) is not implemented")
         }
     }

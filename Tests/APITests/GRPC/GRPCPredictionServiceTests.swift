@@ -187,11 +187,6 @@ struct GRPCPredictionServiceTests {
     @Test func unsupportedAndUnknownMethods() throws {
         let (router, _) = KServeFixtures.makeRouter()
         let empty = Tensorflow_Serving_PredictRequest()
-        for method in ["MultiInference"] {
-            let answer = try #require(call(router, try grpcRequest("/tensorflow.serving.PredictionService/\(method)", empty)))
-            #expect(answer.status == 12)
-            #expect(answer.message?.contains(method) == true)
-        }
         let reload = try #require(call(router, try grpcRequest("/tensorflow.serving.ModelService/HandleReloadConfigRequest", empty)))
         #expect(reload.status == 12)
         let unknown = try #require(call(router, try grpcRequest("/tensorflow.serving.PredictionService/Explain", empty)))
