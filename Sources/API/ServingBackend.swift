@@ -1,4 +1,5 @@
 import ServingMetrics
+import TFProtos
 import Tensors
 
 /// Which version of a model a request addresses.
@@ -92,4 +93,20 @@ public protocol ServingBackend: Sendable {
 
     /// Whether every model has at least one available version.
     var isReady: Bool { get }
+
+    /// Replaces the served models with `list` (TF Serving's HandleReloadConfigRequest) and calls
+    /// `completion` once the models it adds or moves are available (nil) or with why one is not; gives
+    /// up waiting when `isCancelled` turns true.
+    func reloadModels(
+        _ list: Tensorflow_Serving_ModelConfigList, isCancelled: @escaping @Sendable () -> Bool,
+        completion: @escaping @Sendable (ServingError?) -> Void)
+}
+
+extension ServingBackend {
+    public func reloadModels(
+        _ list: Tensorflow_Serving_ModelConfigList, isCancelled: @escaping @Sendable () -> Bool,
+        completion: @escaping @Sendable (ServingError?) -> Void
+    ) {
+        completion(.unimplemented("This server does not reload its models on request"))
+    }
 }

@@ -26,6 +26,8 @@ public final class ModelManager: Sendable {
     struct State {
         var models: [String: ModelRecord] = [:]
         var stopping = false
+        /// The model list changed since the last poll took its copy of it.
+        var repoll = false
     }
 
     private let state: Mutex<State>
@@ -39,7 +41,7 @@ public final class ModelManager: Sendable {
     private let loadRetryInterval: Duration
 
     /// - Parameters:
-    ///   - pollInterval: time between file-system polls; nil polls once at start.
+    ///   - pollInterval: time between file-system polls; nil polls at start and after each `reconfigure`.
     ///   - maxLoadRetries: extra attempts after a failed load (TF Serving's `--max_num_load_retries`).
     public init(
         configurations: [ModelConfiguration],
@@ -90,6 +92,7 @@ public final class ModelManager: Sendable {
             let names = Set(configurations.map(\.name))
             let removed = state.models.keys.filter { !names.contains($0) }.sorted()
             for name in removed { state.models.removeValue(forKey: name) }
+            state.repoll = true
             for configuration in configurations {
                 if var record = state.models[configuration.name] {
                     record.configuration = configuration
@@ -117,10 +120,15 @@ public final class ModelManager: Sendable {
     private func pollLoop() {
         repeat {
             pollOnce()
-            guard let pollInterval else { return }
-            let seconds = Double(pollInterval.components.seconds) + Double(pollInterval.components.attoseconds) / 1e18
             wakeUp.lock()
-            if !isStopping { _ = wakeUp.wait(until: Date(timeIntervalSinceNow: seconds)) }
+            if !isStopping, !state.withLock({ $0.repoll }) {
+                if let pollInterval {
+                    let seconds = Double(pollInterval.components.seconds) + Double(pollInterval.components.attoseconds) / 1e18
+                    _ = wakeUp.wait(until: Date(timeIntervalSinceNow: seconds))
+                } else {
+                    wakeUp.wait()
+                }
+            }
             wakeUp.unlock()
         } while !isStopping
     }
@@ -128,7 +136,10 @@ public final class ModelManager: Sendable {
     /// One reconcile pass over every model: scan, load what is aspired and missing, unload what is
     /// no longer aspired. Runs on the calling thread.
     public func pollOnce() {
-        let configurations = state.withLock { $0.models.values.map(\.configuration) }
+        let configurations = state.withLock { state in
+            state.repoll = false
+            return state.models.values.map(\.configuration)
+        }
         for configuration in configurations.sorted(by: { $0.name < $1.name }) {
             guard !isStopping else { return }
             reconcile(configuration)

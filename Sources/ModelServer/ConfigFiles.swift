@@ -29,7 +29,8 @@ enum ConfigFiles {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// `--model_config_file`: a `ModelServerConfig` with a `model_config_list`.
+    /// `--model_config_file`: a `ModelServerConfig` with a `model_config_list`; relative base paths are
+    /// resolved against the file's directory.
     static func modelConfigurations(
         path: String, batching: BatchingOptions
     ) throws(Failure) -> [ModelConfiguration] {
@@ -37,21 +38,34 @@ enum ConfigFiles {
         guard case .modelConfigList(let list)? = config.config else {
             throw Failure(description: "model config file \(path) has no model_config_list (custom_model_config is not supported)")
         }
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        return try modelConfigurations(
+            list, source: path, relativeTo: URL(fileURLWithPath: path).deletingLastPathComponent(), batching: batching)
+    }
+
+    /// The models of a `model_config_list` from `source` (named in errors). Without `directory`, every
+    /// base path must be absolute.
+    static func modelConfigurations(
+        _ list: Tensorflow_Serving_ModelConfigList, source: String, relativeTo directory: URL?, batching: BatchingOptions
+    ) throws(Failure) -> [ModelConfiguration] {
         var names: Set<String> = []
         var result: [ModelConfiguration] = []
         for model in list.config {
-            guard !model.name.isEmpty else { throw Failure(description: "a model in \(path) has no name") }
-            guard !model.basePath.isEmpty else { throw Failure(description: "model \(model.name) in \(path) has no base_path") }
+            guard !model.name.isEmpty else { throw Failure(description: "a model in \(source) has no name") }
+            guard !model.basePath.isEmpty else { throw Failure(description: "model \(model.name) in \(source) has no base_path") }
             guard names.insert(model.name).inserted else {
-                throw Failure(description: "model \(model.name) appears twice in \(path)")
+                throw Failure(description: "model \(model.name) appears twice in \(source)")
             }
             if !model.modelPlatform.isEmpty, model.modelPlatform != "tensorflow" {
-                throw Failure(description: "model \(model.name) in \(path) has model_platform \"\(model.modelPlatform)\"; only \"tensorflow\" is served")
+                throw Failure(description: "model \(model.name) in \(source) has model_platform \"\(model.modelPlatform)\"; only \"tensorflow\" is served")
             }
-            let basePath = model.basePath.hasPrefix("/")
-                ? model.basePath
-                : directory.appendingPathComponent(model.basePath).standardizedFileURL.path
+            let basePath: String
+            if model.basePath.hasPrefix("/") {
+                basePath = model.basePath
+            } else if let directory {
+                basePath = directory.appendingPathComponent(model.basePath).standardizedFileURL.path
+            } else {
+                throw Failure(description: "model \(model.name) in \(source) has the relative base_path \"\(model.basePath)\"; an absolute path is expected")
+            }
             result.append(ModelConfiguration(
                 name: model.name, basePath: basePath,
                 versionPolicy: versionPolicy(model.modelVersionPolicy, present: model.hasModelVersionPolicy),

@@ -1,12 +1,19 @@
 import API
+import Batching
 import Dispatch
+import Foundation
 import Lifecycle
 import ServingMetrics
+import TFProtos
 import Tensors
 
 /// Presents the model manager to the protocol layer.
 struct LifecycleBackend: ServingBackend {
     let manager: ModelManager
+    /// The batching of models that requests add.
+    let batching: BatchingOptions
+    /// How long a reload request waits at most for the models it adds.
+    var reloadWaitLimit: Duration = .seconds(600)
 
     func servable(for spec: ModelSpec) throws(ServingError) -> any Servable {
         let request: VersionRequest
@@ -37,6 +44,53 @@ struct LifecycleBackend: ServingBackend {
     }
 
     var isReady: Bool { manager.isReady }
+
+    /// Checks the list as a config file's (absolute base paths that exist), applies it, then waits on a
+    /// background thread until every model it adds or moves has an available version or failed to load.
+    func reloadModels(
+        _ list: Tensorflow_Serving_ModelConfigList, isCancelled: @escaping @Sendable () -> Bool,
+        completion: @escaping @Sendable (ServingError?) -> Void
+    ) {
+        let configurations: [ModelConfiguration]
+        do {
+            configurations = try ConfigFiles.modelConfigurations(
+                list, source: "the ReloadConfigRequest", relativeTo: nil, batching: batching)
+        } catch {
+            return completion(.invalidArgument(error.description))
+        }
+        var isDirectory: ObjCBool = false
+        for configuration in configurations
+        where !FileManager.default.fileExists(atPath: configuration.basePath, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            return completion(.invalidArgument(
+                "Could not find base path \(configuration.basePath) for servable \(configuration.name)"))
+        }
+        let previous = Dictionary(uniqueKeysWithValues: manager.configurations.map { ($0.name, $0.basePath) })
+        let awaited = configurations.filter { previous[$0.name] != $0.basePath }.map(\.name)
+        manager.reconfigure(configurations)
+        let manager = manager, limit = ContinuousClock.now + reloadWaitLimit
+        DispatchQueue.global().async {
+            var pending = awaited
+            while !pending.isEmpty {
+                if isCancelled() { return }
+                guard ContinuousClock.now < limit else {
+                    return completion(ServingError(.deadlineExceeded, "Models \(pending.joined(separator: ", ")) were still loading when the reload stopped waiting"))
+                }
+                var stillPending: [String] = []
+                for name in pending {
+                    let versions = (try? manager.status(model: name)) ?? []
+                    if versions.contains(where: { $0.state == .available }) { continue }
+                    if !versions.isEmpty, versions.allSatisfy({ $0.state == .end }),
+                       let failure = versions.compactMap(\.error).first {
+                        return completion(ServingError(failure.code, "Model \(name) did not become available: \(failure.message)"))
+                    }
+                    stillPending.append(name)
+                }
+                pending = stillPending
+                if !pending.isEmpty { Thread.sleep(forTimeInterval: 0.02) }
+            }
+            completion(nil)
+        }
+    }
 }
 
 /// One resolved model version as the protocol layer sees it.

@@ -66,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
             loadRetryInterval: .microseconds(flags.loadRetryIntervalMicros),
             logger: logger)
 
-        let router = APIRouter(backend: LifecycleBackend(manager: manager), routes: routes)
+        let router = APIRouter(backend: LifecycleBackend(manager: manager, batching: batching), routes: routes)
         var ports = [flags.port]
         if flags.restAPIPort != 0 { ports.append(flags.restAPIPort) }
         let server = HTTPServer(
@@ -82,7 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         fflush(nil)
         manager.start()
-        let configPoller = startConfigPolling(manager: manager, batching: batching, logger: logger)
+        let configPoller = startConfigPolling(manager: manager, batching: batching, initial: models, logger: logger)
 
         let signal = await TerminationSignal.wait()
         configPoller?.cancel()
@@ -103,20 +103,25 @@ extension ServeCommand {
         return [ModelConfiguration(name: flags.modelName, basePath: basePath, batching: batching)]
     }
 
-    /// Re-reads `--model_config_file` every `--model_config_file_poll_wait_seconds` and applies changes;
-    /// a file that fails to parse is logged and the running configuration stays.
-    func startConfigPolling(manager: ModelManager, batching: BatchingOptions, logger: Logger) -> Task<Void, Never>? {
+    /// Re-reads `--model_config_file` every `--model_config_file_poll_wait_seconds` and applies it when
+    /// it changed since it was last read (so a gRPC reload stays until the file changes); a file that
+    /// fails to parse is logged and the running configuration stays.
+    func startConfigPolling(
+        manager: ModelManager, batching: BatchingOptions, initial: [ModelConfiguration], logger: Logger
+    ) -> Task<Void, Never>? {
         guard let path = flags.modelConfigFile, flags.modelConfigFilePollWaitSeconds > 0 else { return nil }
         let interval = flags.modelConfigFilePollWaitSeconds
         return Task.detached {
+            var lastRead = initial
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(interval))
                 guard !Task.isCancelled else { return }
                 do {
                     let configurations = try ConfigFiles.modelConfigurations(path: path, batching: batching)
-                    if configurations != manager.configurations {
+                    if configurations != lastRead {
                         logger.info("Model config file \(path) changed; applying \(configurations.count) model(s)")
                         manager.reconfigure(configurations)
+                        lastRead = configurations
                     }
                 } catch {
                     logger.error("Keeping the current models: \(error)")

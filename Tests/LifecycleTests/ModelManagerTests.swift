@@ -240,6 +240,24 @@ func predictOne(_ manager: ModelManager, _ request: VersionRequest = .latest) th
         #expect(manager.configurations.map(\.name) == ["n"])
     }
 
+    /// Without periodic polling the poll thread still reconciles after a reconfigure, so added models load.
+    @Test func reconfigureLoadsNewModelsWithoutPeriodicPolling() throws {
+        let first = try ModelDirectory()
+        try first.add("1")
+        let second = try ModelDirectory()
+        try second.add("4")
+        let manager = ModelManager(
+            configurations: [ModelConfiguration(name: "m", basePath: first.path)],
+            loader: FakeLoader(), scheduler: scheduler, pollInterval: nil)
+        manager.start()
+        defer { manager.stop() }
+        manager.reconfigure([ModelConfiguration(name: "m", basePath: first.path), ModelConfiguration(name: "n", basePath: second.path)])
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, (try? manager.servable(model: "n", version: .latest)) == nil { usleep(10_000) }
+        #expect(try manager.servable(model: "n", version: .latest).version == 4)
+        #expect(try manager.servable(model: "m", version: .latest).version == 1)
+    }
+
     @Test func reconfigureChangesTheVersionPolicy() throws {
         let directory = try ModelDirectory()
         for name in ["1", "2"] { try directory.add(name) }

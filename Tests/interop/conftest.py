@@ -97,10 +97,13 @@ def stubs():
         try:
             modules = {name: importlib.import_module(f"tensorflow_serving.apis.{name}") for name in (
                 "predict_pb2", "get_model_metadata_pb2", "get_model_status_pb2", "classification_pb2",
-                "regression_pb2", "inference_pb2", "prediction_service_pb2_grpc", "model_service_pb2_grpc")}
+                "regression_pb2", "inference_pb2", "model_management_pb2", "prediction_service_pb2_grpc",
+                "model_service_pb2_grpc")}
             modules["tensor_pb2"] = importlib.import_module("tensorflow.core.framework.tensor_pb2")
             modules["types_pb2"] = importlib.import_module("tensorflow.core.framework.types_pb2")
             modules["example_pb2"] = importlib.import_module("tensorflow.core.example.example_pb2")
+            modules["model_server_config_pb2"] = importlib.import_module(
+                "tensorflow_serving.config.model_server_config_pb2")
             yield modules
         finally:
             sys.path.remove(out)

@@ -24,14 +24,4 @@ enum GRPCMethod: String, CaseIterable, Sendable {
     static let services: Set<String> = Set(allCases.compactMap { method in
         method.rawValue.split(separator: "/").first.map(String.init)
     })
-
-    /// Why a known method is answered UNIMPLEMENTED; nil for the methods that are served.
-    var unsupportedReason: String? {
-        switch self {
-        case .handleReloadConfigRequest:
-            "\(rawValue) is not supported; edit the --model_config_file and let --model_config_file_poll_wait_seconds reload it"
-        default:
-            nil
-        }
-    }
 }

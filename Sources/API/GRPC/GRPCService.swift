@@ -40,10 +40,6 @@ public struct GRPCService: APIRouteHandler {
             call.fail(GRPCStatus(.unimplemented, Self.unknownMethodMessage(head.method)))
             return
         }
-        if let reason = method.unsupportedReason {
-            call.fail(GRPCStatus(.unimplemented, reason))
-            return
-        }
         if call.isPastDeadline {
             call.fail(GRPCStatus(.deadlineExceeded, "Deadline exceeded before the call started"))
             return
@@ -88,8 +84,7 @@ public struct GRPCService: APIRouteHandler {
         case .classify: classify(try decode(message), call: call)
         case .regress: regress(try decode(message), call: call)
         case .multiInference: multiInference(try decode(message), call: call)
-        case .handleReloadConfigRequest:
-            throw GRPCStatus(.unimplemented, method.unsupportedReason ?? "\(method.path) is not implemented")
+        case .handleReloadConfigRequest: handleReloadConfigRequest(try decode(message), call: call)
         }
     }
 

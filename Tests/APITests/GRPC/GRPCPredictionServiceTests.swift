@@ -187,14 +187,45 @@ struct GRPCPredictionServiceTests {
     @Test func unsupportedAndUnknownMethods() throws {
         let (router, _) = KServeFixtures.makeRouter()
         let empty = Tensorflow_Serving_PredictRequest()
-        let reload = try #require(call(router, try grpcRequest("/tensorflow.serving.ModelService/HandleReloadConfigRequest", empty)))
-        #expect(reload.status == 12)
         let unknown = try #require(call(router, try grpcRequest("/tensorflow.serving.PredictionService/Explain", empty)))
         #expect(unknown.status == 12)
         #expect(unknown.message?.contains("/tensorflow.serving.PredictionService/Explain") == true)
         let service = try #require(call(router, try grpcRequest("/no.Such/Thing", empty)))
         #expect(service.status == 12)
         #expect(service.message?.contains("no.Such") == true)
+    }
+
+    /// HandleReloadConfigRequest hands a model_config_list to the backend and answers OK with an OK status,
+    /// or the backend's error; other config kinds are refused as TF Serving refuses them.
+    @Test func reloadConfigRequests() throws {
+        var request = Tensorflow_Serving_ReloadConfigRequest()
+        var model = Tensorflow_Serving_ModelConfig()
+        model.name = "n"
+        model.basePath = "/models/n"
+        request.config.modelConfigList.config = [model]
+        let path = "/tensorflow.serving.ModelService/HandleReloadConfigRequest"
+
+        let backend = FakeBackend(servable: FakeServable(signatures: [:]))
+        let answer = try #require(call(APIRouter(backend: backend), try grpcRequest(path, request)))
+        #expect(answer.status == 0, "\(answer.message ?? "")")
+        let response = try answer.decode(Tensorflow_Serving_ReloadConfigResponse.self)
+        #expect(response.hasStatus && response.status.errorCode == .ok)
+        #expect(backend.reloadedLists.withLock { $0 } == [request.config.modelConfigList])
+
+        let failing = FakeBackend(servable: FakeServable(signatures: [:]),
+                                  reloadOutcome: .invalidArgument("Could not find base path /models/n for servable n"))
+        let refused = try #require(call(APIRouter(backend: failing), try grpcRequest(path, request)))
+        #expect(refused.status == 3)
+        #expect(refused.message == "Could not find base path /models/n for servable n")
+
+        request.config.customModelConfig = Google_Protobuf_Any()
+        let custom = try #require(call(APIRouter(backend: backend), try grpcRequest(path, request)))
+        #expect(custom.status == 3)
+        #expect(custom.message ==
+            "ServerModelConfig type not supported by HandleReloadConfigRequest. Only ModelConfigList is currently supported")
+        let empty = try #require(call(APIRouter(backend: backend), try grpcRequest(path, Tensorflow_Serving_ReloadConfigRequest())))
+        #expect(empty.status == 3)
+        #expect(backend.reloadedLists.withLock { $0.count } == 1)
     }
 
     @Test func transportLevelProblems() throws {

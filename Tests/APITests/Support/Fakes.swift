@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import ServingMetrics
 import Synchronization
+import TFProtos
 import Tensors
 import Transport
 @testable import API
@@ -52,10 +53,26 @@ final class FakeBackend: ServingBackend {
     let statuses: [ModelVersionStatus]
     let requestedSpecs = Mutex<[ModelSpec]>([])
     let requestedVersions = Mutex<[VersionSelector]>([])
+    /// What `reloadModels` answers, and the lists it was given.
+    let reloadOutcome: ServingError?
+    let reloadedLists = Mutex<[Tensorflow_Serving_ModelConfigList]>([])
 
-    init(servable: FakeServable, statuses: [ModelVersionStatus] = [ModelVersionStatus(version: 3, state: .available)]) {
+    init(
+        servable: FakeServable, statuses: [ModelVersionStatus] = [ModelVersionStatus(version: 3, state: .available)],
+        reloadOutcome: ServingError? = nil
+    ) {
         self.servable = servable
         self.statuses = statuses
+        self.reloadOutcome = reloadOutcome
+    }
+
+    func reloadModels(
+        _ list: Tensorflow_Serving_ModelConfigList, isCancelled: @escaping @Sendable () -> Bool,
+        completion: @escaping @Sendable (ServingError?) -> Void
+    ) {
+        reloadedLists.withLock { $0.append(list) }
+        let outcome = reloadOutcome
+        DispatchQueue.global().async { completion(outcome) }
     }
 
     func servable(for spec: ModelSpec) throws(ServingError) -> any Servable {
