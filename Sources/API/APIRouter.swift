@@ -31,7 +31,8 @@ public struct APIRoute: Sendable {
 public final class APIRouter: ServerRequestHandler {
     /// Limits applied before a body is decoded.
     public struct Options: Sendable {
-        /// Largest JSON request body accepted; larger ones are answered 413.
+        /// Largest JSON request body accepted, after any `content-encoding` is decoded; larger ones are
+        /// answered 413.
         public var maxJSONBodyBytes: Int
         /// Deepest nesting of arrays and objects a JSON body may have.
         public var maxJSONDepth: Int
@@ -47,6 +48,7 @@ public final class APIRouter: ServerRequestHandler {
 
     private let routes: [APIRoute]
     private let grpcHandler: (any APIRouteHandler)?
+    private let maxDecodedBodyBytes: Int
 
     /// - Parameters:
     ///   - routes: further path routes, tried after the built-in `/v1` ones and before the built-in `/v2` KServe ones.
@@ -60,6 +62,7 @@ public final class APIRouter: ServerRequestHandler {
         self.routes = [APIRoute(prefix: "/v1", handler: TFServingRoutes(backend: backend, options: options))] + routes
             + [APIRoute(prefix: "/v2", handler: KServeRoutes(backend: backend, options: options))]
         self.grpcHandler = grpc ?? GRPCService(backend: backend, options: GRPCService.Options(serverInfo: options.kserveServer))
+        self.maxDecodedBodyBytes = options.maxJSONBodyBytes
     }
 
     public func handle(_ request: ServerRequest, writer: any ResponseWriter) {
@@ -68,8 +71,17 @@ public final class APIRouter: ServerRequestHandler {
             grpcHandler.handle(request, path: path, writer: writer)
             return
         }
+        var writer = writer
+        if let chosen = HTTPContentCoding.responseFormat(accepting: request.header("accept-encoding")) {
+            writer = CompressingResponseWriter(inner: writer, format: chosen.format, name: chosen.name)
+        }
+        let decoded: ServerRequest
+        switch HTTPContentCoding.decoded(request, limit: maxDecodedBodyBytes) {
+        case .request(let request): decoded = request
+        case .answer(let answer): return writer.respond(answer)
+        }
         for route in routes where route.matches(path) {
-            route.handler.handle(request, path: path, writer: writer)
+            route.handler.handle(decoded, path: path, writer: writer)
             return
         }
         writer.respond(JSONResponse.error(.notFound("Malformed request: \(request.method) \(path)")))

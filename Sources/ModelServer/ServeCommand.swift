@@ -66,7 +66,9 @@ struct ServeCommand: AsyncParsableCommand {
             loadRetryInterval: .microseconds(flags.loadRetryIntervalMicros),
             logger: logger)
 
-        let router = APIRouter(backend: LifecycleBackend(manager: manager, batching: batching), routes: routes)
+        let router = APIRouter(
+            backend: LifecycleBackend(manager: manager, batching: batching),
+            options: APIRouter.Options(maxJSONBodyBytes: flags.maxRequestBodyBytes), routes: routes)
         var ports = [flags.port]
         if flags.restAPIPort != 0 { ports.append(flags.restAPIPort) }
         let server = HTTPServer(

@@ -105,6 +105,22 @@ def test_infer_all_outputs_without_request_list(client, pixels, expected):
     np.testing.assert_allclose(result.as_numpy(OUTPUT), expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("request_compression,response_compression",
+                         [("gzip", "gzip"), ("deflate", "deflate"), ("gzip", None), (None, "deflate")])
+def test_compressed_bodies(client, pixels, expected, request_compression, response_compression):
+    """tritonclient's request_compression_algorithm / response_compression_algorithm, with binary and
+    JSON tensors: gzip or deflate bodies in both directions."""
+    batch = np.repeat(pixels, 8, axis=0)
+    for binary in (False, True):
+        tensor = httpclient.InferInput(INPUT, list(batch.shape), "FP32")
+        tensor.set_data_from_numpy(batch, binary_data=binary)
+        requested = httpclient.InferRequestedOutput(OUTPUT, binary_data=binary)
+        result = client.infer(MODEL, inputs=[tensor], outputs=[requested],
+                              request_compression_algorithm=request_compression,
+                              response_compression_algorithm=response_compression)
+        np.testing.assert_allclose(result.as_numpy(OUTPUT), np.repeat(expected, 8, axis=0), rtol=1e-5, atol=1e-6)
+
+
 def test_datatype_mismatch_is_rejected(client, pixels):
     tensor = httpclient.InferInput(INPUT, list(pixels.shape), "FP64")
     tensor.set_data_from_numpy(pixels.astype(np.float64), binary_data=False)

@@ -1,0 +1,102 @@
+import NIOCore
+import Transport
+
+/// gzip and deflate on REST bodies, as Triton's HTTP endpoint takes them: a request's `content-encoding`
+/// is decoded before routing, and an answer of 1 KiB or more is compressed when `accept-encoding`
+/// allows it.
+enum HTTPContentCoding {
+    /// Answers smaller than this go out as they are.
+    static let smallestCompressedBody = 1024
+
+    /// A request ready for its route, or the answer it gets instead.
+    enum Decoded {
+        case request(ServerRequest)
+        case answer(ServerResponse)
+    }
+
+    /// The request with its body decoded, or the answer to give instead: 415 for an encoding other
+    /// than gzip, deflate or identity, 400 for a body that does not decode, 413 past `limit` bytes.
+    static func decoded(_ request: ServerRequest, limit: Int) -> Decoded {
+        guard let value = request.header("content-encoding") else { return .request(request) }
+        let codings = value.split(separator: ",").map { trimmed($0).lowercased() }
+            .filter { $0 != "identity" }
+        guard !codings.isEmpty else { return .request(request) }
+        guard codings.count == 1, let format = format(named: codings[0]) else {
+            return .answer(JSONResponse.error(
+                status: 415, message: "Unsupported Content-Encoding \"\(value)\"; gzip, deflate and identity are accepted",
+                extraHeaders: [HeaderField("accept-encoding", "gzip, deflate")]))
+        }
+        do {
+            var decoded = request
+            decoded.body = ByteBuffer(bytes: try Zlib.inflate(request.body.readableBytesView, format: format, limit: limit))
+            return .request(decoded)
+        } catch {
+            switch error {
+            case .tooLarge(let limit):
+                return .answer(JSONResponse.error(
+                    status: 413, message: "Request body exceeds the limit of \(limit) bytes once decompressed"))
+            case .corrupt, .trailingBytes, .couldNotStart:
+                return .answer(JSONResponse.error(
+                    status: 400, message: "Could not decompress the \(codings[0]) request body: it is corrupt or truncated"))
+            }
+        }
+    }
+
+    /// The compression an `accept-encoding` value asks for: gzip before deflate, none when neither (nor
+    /// `*`) is listed with a weight above 0.
+    static func responseFormat(accepting value: String?) -> (format: Zlib.Format, name: String)? {
+        guard let value else { return nil }
+        var weights: [String: Double] = [:]
+        for item in value.split(separator: ",") {
+            let parts = item.split(separator: ";")
+            guard let name = parts.first.map({ trimmed($0).lowercased() }), !name.isEmpty else { continue }
+            var weight = 1.0
+            for parameter in parts.dropFirst() {
+                let pair = parameter.split(separator: "=", maxSplits: 1).map(trimmed)
+                if pair.count == 2, pair[0].lowercased() == "q" { weight = Double(pair[1]) ?? 0 }
+            }
+            weights[name] = weight
+        }
+        for name in ["gzip", "deflate"] where (weights[name] ?? weights["*"] ?? 0) > 0 {
+            if let format = format(named: name) { return (format, name) }
+        }
+        return nil
+    }
+
+    private static func trimmed(_ text: Substring) -> String {
+        String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+
+    private static func format(named name: String) -> Zlib.Format? {
+        switch name {
+        case "gzip", "x-gzip": .gzip
+        case "deflate": .deflate
+        default: nil
+        }
+    }
+}
+
+/// Passes answers on with their bodies compressed (and `content-encoding` set) when they are large
+/// enough to gain from it.
+struct CompressingResponseWriter: ResponseWriter {
+    let inner: any ResponseWriter
+    let format: Zlib.Format
+    let name: String
+
+    var isCancelled: Bool { inner.isCancelled }
+
+    func respond(_ response: ServerResponse) {
+        guard response.body.readableBytes >= HTTPContentCoding.smallestCompressedBody,
+              !response.headers.contains(where: { $0.name == "content-encoding" }),
+              let compressed = Zlib.deflate(response.body.readableBytesView, format: format)
+        else {
+            inner.respond(response)
+            return
+        }
+        var encoded = response
+        encoded.body = ByteBuffer(bytes: compressed)
+        encoded.headers.append(HeaderField("content-encoding", name))
+        encoded.headers.append(HeaderField("vary", "accept-encoding"))
+        inner.respond(encoded)
+    }
+}
