@@ -6,6 +6,7 @@ config/monitoring.config. MODEL_SERVER_URL (http://host:port) and
 MODEL_SERVER_ADDRESS (host:port) are set for the test modules, which read them at import.
 """
 
+import contextlib
 import importlib
 import os
 import re
@@ -71,6 +72,20 @@ def stop_server(process):
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@contextlib.contextmanager
+def grpc_channel_to_own_server(*arguments):
+    """A server of its own started with `arguments`, and a gRPC channel to it; both end on exit."""
+    import grpc
+
+    process, port = start_server(*arguments)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as opened:
+            grpc.channel_ready_future(opened).result(timeout=10)
+            yield opened
+    finally:
+        stop_server(process)
 
 
 def pytest_unconfigure(config):

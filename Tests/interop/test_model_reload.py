@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import start_server, stop_server
+from conftest import grpc_channel_to_own_server
 
 REPO = Path(__file__).resolve().parents[2]
 DIGITS = REPO / "examples/models/digits"
@@ -23,13 +23,8 @@ def channel():
     with tempfile.TemporaryDirectory() as folder:
         config = Path(folder) / "models.config"
         config.write_text(f'model_config_list {{ config {{ name: "digits" base_path: "{DIGITS}" }} }}\n')
-        process, port = start_server(f"--model_config_file={config}", "--max_num_load_retries=0")
-        try:
-            with grpc.insecure_channel(f"127.0.0.1:{port}") as opened:
-                grpc.channel_ready_future(opened).result(timeout=10)
-                yield opened
-        finally:
-            stop_server(process)
+        with grpc_channel_to_own_server(f"--model_config_file={config}", "--max_num_load_retries=0") as opened:
+            yield opened
 
 
 def reload(stubs, channel, *models):

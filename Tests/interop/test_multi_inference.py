@@ -11,7 +11,7 @@ import grpc
 import numpy as np
 import pytest
 
-from conftest import start_server, stop_server
+from conftest import grpc_channel_to_own_server
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "Tests/Fixtures/models/parse_example_tf1"
@@ -19,13 +19,8 @@ FIXTURE = REPO / "Tests/Fixtures/models/parse_example_tf1"
 
 @pytest.fixture(scope="module")
 def channel():
-    process, port = start_server("--model_name=tf1", f"--model_base_path={FIXTURE}")
-    try:
-        with grpc.insecure_channel(f"127.0.0.1:{port}") as opened:
-            grpc.channel_ready_future(opened).result(timeout=10)
-            yield opened
-    finally:
-        stop_server(process)
+    with grpc_channel_to_own_server("--model_name=tf1", f"--model_base_path={FIXTURE}") as opened:
+        yield opened
 
 
 @pytest.fixture(scope="module")
