@@ -1,3 +1,4 @@
+import Dispatch
 import NIOCore
 import Tensors
 import Transport
@@ -38,17 +39,37 @@ public final class APIRouter: ServerRequestHandler {
         public var maxJSONDepth: Int
         /// What `GET /v2` reports.
         public var kserveServer: KServeServerInfo
+        /// How long a REST inference request may wait for its computation to start (TF Serving's
+        /// `--rest_api_timeout_in_ms`); nil waits as long as it takes.
+        public var restTimeout: Duration?
+        /// Answer browsers' CORS preflight requests and allow any origin (`--rest_api_enable_cors_support`).
+        public var allowsCrossOrigin: Bool
 
-        public init(maxJSONBodyBytes: Int = 256 << 20, maxJSONDepth: Int = 64, kserveServer: KServeServerInfo = KServeServerInfo()) {
+        public init(
+            maxJSONBodyBytes: Int = 256 << 20, maxJSONDepth: Int = 64, kserveServer: KServeServerInfo = KServeServerInfo(),
+            restTimeout: Duration? = nil, allowsCrossOrigin: Bool = false
+        ) {
             self.maxJSONBodyBytes = maxJSONBodyBytes
             self.maxJSONDepth = maxJSONDepth
             self.kserveServer = kserveServer
+            self.restTimeout = restTimeout
+            self.allowsCrossOrigin = allowsCrossOrigin
+        }
+
+        /// The deadline of a REST inference request that starts now, on the batch queues' clock.
+        func restDeadline() -> UInt64? {
+            guard let restTimeout else { return nil }
+            let (seconds, attoseconds) = restTimeout.components
+            let nanoseconds = max(0, seconds) &* 1_000_000_000 &+ max(0, attoseconds) / 1_000_000_000
+            return DispatchTime.now().uptimeNanoseconds &+ UInt64(nanoseconds)
         }
     }
 
     private let routes: [APIRoute]
     private let grpcHandler: (any APIRouteHandler)?
     private let maxDecodedBodyBytes: Int
+    private let allowsCrossOrigin: Bool
+    private static let crossOriginHeaders = [HeaderField("access-control-allow-origin", "*")]
 
     /// - Parameters:
     ///   - routes: further path routes, tried after the built-in `/v1` ones and before the built-in `/v2` KServe ones.
@@ -63,6 +84,7 @@ public final class APIRouter: ServerRequestHandler {
             + [APIRoute(prefix: "/v2", handler: KServeRoutes(backend: backend, options: options))]
         self.grpcHandler = grpc ?? GRPCService(backend: backend, options: GRPCService.Options(serverInfo: options.kserveServer))
         self.maxDecodedBodyBytes = options.maxJSONBodyBytes
+        self.allowsCrossOrigin = options.allowsCrossOrigin
     }
 
     public func handle(_ request: ServerRequest, writer: any ResponseWriter) {
@@ -72,8 +94,17 @@ public final class APIRouter: ServerRequestHandler {
             return
         }
         var writer = writer
-        if let chosen = HTTPContentCoding.responseFormat(accepting: request.header("accept-encoding")) {
-            writer = CompressingResponseWriter(inner: writer, format: chosen.format, name: chosen.name)
+        let compression = HTTPContentCoding.responseFormat(accepting: request.header("accept-encoding"))
+        if compression != nil || allowsCrossOrigin {
+            writer = RESTAnswerWriter(inner: writer, compression: compression,
+                                      extraHeaders: allowsCrossOrigin ? Self.crossOriginHeaders : [])
+        }
+        if allowsCrossOrigin, request.method == "OPTIONS" {
+            return writer.respond(ServerResponse(status: 204, headers: [
+                HeaderField("access-control-allow-methods", "GET, POST, OPTIONS"),
+                HeaderField("access-control-allow-headers", request.header("access-control-request-headers") ?? "content-type"),
+                HeaderField("access-control-max-age", "600"),
+            ]))
         }
         let decoded: ServerRequest
         switch HTTPContentCoding.decoded(request, limit: maxDecodedBodyBytes) {

@@ -101,7 +101,7 @@ enum ExampleInference {
 
     /// Runs `signature` on the serialized examples and turns its outputs into results.
     static func run(
-        _ kind: Kind, signature: SignatureSpec, examples: [[UInt8]], on servable: any Servable,
+        _ kind: Kind, signature: SignatureSpec, examples: [[UInt8]], on servable: any Servable, deadline: UInt64?,
         completion: @escaping @Sendable (Result<Outcome, ServingError>) -> Void
     ) {
         guard !examples.isEmpty else {
@@ -110,7 +110,7 @@ enum ExampleInference {
         }
         servable.metrics.recordExamples(examples.count)
         execute(kind, signature: signature, input: Tensor(strings: examples, shape: [examples.count]), on: servable,
-                api: kind.api, completion: completion)
+                api: kind.api, deadline: deadline, completion: completion)
     }
 
     /// One task of a MultiInference request: a signature already checked for its kind.
@@ -122,7 +122,7 @@ enum ExampleInference {
     /// Runs every task's signature on the same examples (all at once, each on its own batch queue) and
     /// answers their outcomes in task order, or the first task's error that failed.
     static func runAll(
-        _ tasks: [Task], examples: [[UInt8]], on servable: any Servable,
+        _ tasks: [Task], examples: [[UInt8]], on servable: any Servable, deadline: UInt64?,
         completion: @escaping @Sendable (Result<[Outcome], ServingError>) -> Void
     ) {
         guard !examples.isEmpty else {
@@ -133,7 +133,8 @@ enum ExampleInference {
         let input = Tensor(strings: examples, shape: [examples.count])
         let collected = OutcomeCollector(count: tasks.count, completion: completion)
         for (index, task) in tasks.enumerated() {
-            execute(task.kind, signature: task.signature, input: input, on: servable, api: .multiInference) { result in
+            execute(task.kind, signature: task.signature, input: input, on: servable, api: .multiInference,
+                    deadline: deadline) { result in
                 collected.store(result, at: index)
             }
         }
@@ -141,10 +142,11 @@ enum ExampleInference {
 
     private static func execute(
         _ kind: Kind, signature: SignatureSpec, input: Tensor, on servable: any Servable, api: InferenceAPI,
-        completion: @escaping @Sendable (Result<Outcome, ServingError>) -> Void
+        deadline: UInt64?, completion: @escaping @Sendable (Result<Outcome, ServingError>) -> Void
     ) {
         let count = input.shape[0]
-        servable.predict(signature: signature.name, inputs: [inputKey: input], outputFilter: [], api: api) { result in
+        servable.predict(signature: signature.name, inputs: [inputKey: input], outputFilter: [], api: api,
+                         deadline: deadline) { result in
             completion(result.flatMap { outputs in
                 Result { () throws(ServingError) -> Outcome in
                     switch kind {

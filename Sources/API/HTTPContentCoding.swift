@@ -76,27 +76,26 @@ enum HTTPContentCoding {
     }
 }
 
-/// Passes answers on with their bodies compressed (and `content-encoding` set) when they are large
+/// Finishes REST answers on their way out: extra headers (CORS) on every answer, and the body
+/// compressed (with `content-encoding` set) when a compression was asked for and the body is large
 /// enough to gain from it.
-struct CompressingResponseWriter: ResponseWriter {
+struct RESTAnswerWriter: ResponseWriter {
     let inner: any ResponseWriter
-    let format: Zlib.Format
-    let name: String
+    let compression: (format: Zlib.Format, name: String)?
+    let extraHeaders: [HeaderField]
 
     var isCancelled: Bool { inner.isCancelled }
 
     func respond(_ response: ServerResponse) {
-        guard response.body.readableBytes >= HTTPContentCoding.smallestCompressedBody,
-              !response.headers.contains(where: { $0.name == "content-encoding" }),
-              let compressed = Zlib.deflate(response.body.readableBytesView, format: format)
-        else {
-            inner.respond(response)
-            return
+        var finished = response
+        finished.headers.append(contentsOf: extraHeaders)
+        if let compression, response.body.readableBytes >= HTTPContentCoding.smallestCompressedBody,
+           !response.headers.contains(where: { $0.name == "content-encoding" }),
+           let compressed = Zlib.deflate(response.body.readableBytesView, format: compression.format) {
+            finished.body = ByteBuffer(bytes: compressed)
+            finished.headers.append(HeaderField("content-encoding", compression.name))
+            finished.headers.append(HeaderField("vary", "accept-encoding"))
         }
-        var encoded = response
-        encoded.body = ByteBuffer(bytes: compressed)
-        encoded.headers.append(HeaderField("content-encoding", name))
-        encoded.headers.append(HeaderField("vary", "accept-encoding"))
-        inner.respond(encoded)
+        inner.respond(finished)
     }
 }

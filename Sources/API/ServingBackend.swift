@@ -68,13 +68,15 @@ public protocol Servable: Sendable {
     var metrics: ModelMetrics { get }
 
     /// Runs `signature` on `inputs` (already validated against the spec by the caller or not: the
-    /// servable validates again and reports what was wrong) for a request of `api`. `completion` is
+    /// servable validates again and reports what was wrong) for a request of `api`. Work still queued at
+    /// `deadline` (`DispatchTime` uptime nanoseconds) is dropped with DEADLINE_EXCEEDED. `completion` is
     /// called exactly once, on a compute thread, never on the caller's stack.
     func predict(
         signature: String,
         inputs: [String: Tensor],
         outputFilter: [String],
         api: InferenceAPI,
+        deadline: UInt64?,
         completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
     )
 }

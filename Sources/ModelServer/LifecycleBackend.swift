@@ -103,11 +103,11 @@ struct RoutedServable: Servable {
     var metrics: ModelMetrics { routed.metrics }
 
     func predict(
-        signature: String, inputs: [String: Tensor], outputFilter: [String], api: InferenceAPI,
+        signature: String, inputs: [String: Tensor], outputFilter: [String], api: InferenceAPI, deadline: UInt64?,
         completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
     ) {
         do throws(ServingError) {
-            try routed.predict(signature: signature, inputs: inputs, api: api) { result in
+            try routed.predict(signature: signature, inputs: inputs, deadlineNanos: deadline, api: api) { result in
                 guard !outputFilter.isEmpty, case .success(let outputs) = result else { return completion(result) }
                 var filtered: [String: Tensor] = [:]
                 for key in outputFilter {

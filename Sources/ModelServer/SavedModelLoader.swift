@@ -10,6 +10,8 @@ struct SavedModelLoader: ServableLoader {
     let runtimeOptions: RuntimeOptions
     /// Whether `assets.extra/tf_serving_warmup_requests` is replayed before a version serves.
     var warmup = true
+    /// How many times each warmup record is replayed (`--num_request_iterations_for_warmup`).
+    var warmupIterations = 1
 
     func load(model: String, version: Int64, directory: String) throws(ServingError) -> any LoadedServable {
         // The file's tensors and the load's temporaries are released by the time `compiledModel` returns; their
@@ -32,7 +34,7 @@ struct SavedModelLoader: ServableLoader {
             throw error
         }
         metrics.recordLoad(modelPath: directory, succeeded: true, nanoseconds: MonotonicClock.nanoseconds(since: started))
-        if warmup { try Warmup.run(versionDirectory: directory, on: model, metrics: metrics) }
+        if warmup { try Warmup.run(versionDirectory: directory, on: model, iterations: warmupIterations, metrics: metrics) }
         return model
     }
 }

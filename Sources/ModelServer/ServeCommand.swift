@@ -57,8 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
         let models = try modelConfigurations(batching: batching)
         let loader = SavedModelLoader(
             tags: Set(flags.savedModelTags.split(separator: ",").map(String.init)),
-            runtimeOptions: RuntimeOptions(intraOpThreads: max(1, flags.intraOpParallelism)),
-            warmup: flags.enableModelWarmup)
+            runtimeOptions: RuntimeOptions(
+                intraOpThreads: max(1, flags.intraOpParallelism > 0 ? flags.intraOpParallelism : flags.sessionParallelism)),
+            warmup: flags.enableModelWarmup, warmupIterations: max(1, flags.warmupIterations))
         let manager = ModelManager(
             configurations: models, loader: loader, scheduler: scheduler,
             pollInterval: flags.fileSystemPollWaitSeconds > 0 ? .seconds(flags.fileSystemPollWaitSeconds) : nil,
@@ -68,7 +69,11 @@ struct ServeCommand: AsyncParsableCommand {
 
         let router = APIRouter(
             backend: LifecycleBackend(manager: manager, batching: batching),
-            options: APIRouter.Options(maxJSONBodyBytes: flags.maxRequestBodyBytes), routes: routes)
+            options: APIRouter.Options(
+                maxJSONBodyBytes: flags.maxRequestBodyBytes,
+                restTimeout: flags.restAPITimeoutInMs > 0 ? .milliseconds(flags.restAPITimeoutInMs) : nil,
+                allowsCrossOrigin: flags.restAPIEnableCORSSupport),
+            routes: routes)
         var ports = [flags.port]
         if flags.restAPIPort != 0 { ports.append(flags.restAPIPort) }
         let server = HTTPServer(

@@ -47,8 +47,24 @@ struct ServerFlags: ParsableArguments {
     var numBatchThreads: Int = 0
 
     @Option(name: .customLong("tensorflow_intra_op_parallelism"),
-            help: "Threads one computation may use inside a kernel (GEMM, convolution); 0 = 1.")
+            help: "Threads one computation may use inside a kernel (GEMM, convolution); 0 = --tensorflow_session_parallelism, or 1.")
     var intraOpParallelism: Int = 0
+
+    @Option(name: .customLong("tensorflow_session_parallelism"),
+            help: "Used for --tensorflow_intra_op_parallelism when that is 0; 0 = 1.")
+    var sessionParallelism: Int = 0
+
+    @Option(name: .customLong("num_request_iterations_for_warmup"),
+            help: "How many times each warmup request is replayed.")
+    var warmupIterations: Int = 1
+
+    @Option(name: .customLong("rest_api_timeout_in_ms"),
+            help: "A REST inference request whose computation has not started after this many milliseconds fails with DEADLINE_EXCEEDED (504); 0 = no limit.")
+    var restAPITimeoutInMs: Int = 30_000
+
+    @Option(name: .customLong("rest_api_enable_cors_support"),
+            help: "Answer CORS preflight requests and allow any origin on REST answers (true/false).")
+    var restAPIEnableCORSSupport: Bool = false
 
     @Option(name: .customLong("event_loop_threads"), help: "Network threads; 0 = one per core.")
     var eventLoopThreads: Int = 0
@@ -79,10 +95,27 @@ struct ServerFlags: ParsableArguments {
     var shutdownDrainSeconds: Int = 30
 
     /// Flags TF Serving accepts without a value (`--enable_batching` = `--enable_batching=true`).
-    static let booleanFlags: Set<String> = ["--enable_batching", "--enable_model_warmup"]
+    static let booleanFlags: Set<String> = ["--enable_batching", "--enable_model_warmup", "--rest_api_enable_cors_support"]
 
-    /// Rewrites bare boolean flags to the `=true` form the parser expects.
-    static func normalize(_ arguments: [String]) -> [String] {
-        arguments.map { booleanFlags.contains($0) ? $0 + "=true" : $0 }
+    /// Rewrites bare boolean flags to the `=true` form the parser expects, and takes out TF Serving
+    /// flags that have no meaning here (`CompatibilityFlags`), returned apart so they can be reported.
+    static func normalize(_ arguments: [String]) -> (arguments: [String], ignored: [String]) {
+        var kept: [String] = [], ignored: [String] = []
+        var index = arguments.startIndex
+        while index < arguments.endIndex {
+            let argument = arguments[index]
+            index += 1
+            if let name = CompatibilityFlags.name(of: argument) {
+                ignored.append(argument)
+                // `--flag value` form: the value goes too.
+                if !argument.contains("="), !CompatibilityFlags.boolean.contains(name), index < arguments.endIndex {
+                    ignored[ignored.count - 1] += " " + arguments[index]
+                    index += 1
+                }
+                continue
+            }
+            kept.append(booleanFlags.contains(argument) ? argument + "=true" : argument)
+        }
+        return (kept, ignored)
     }
 }

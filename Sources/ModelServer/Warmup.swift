@@ -12,12 +12,14 @@ import Tensors
 enum Warmup {
     /// Replays the warmup file of `versionDirectory`, if it has one, and records how long that took
     /// and how it ended.
-    static func run(versionDirectory: String, on model: CompiledModel, metrics: LoadMetrics) throws(ServingError) {
+    static func run(
+        versionDirectory: String, on model: CompiledModel, iterations: Int = 1, metrics: LoadMetrics
+    ) throws(ServingError) {
         let started = MonotonicClock.nanoseconds()
         do throws(ServingError) {
             let logs = try WarmupRecords.read(versionDirectory: versionDirectory)
             guard !logs.isEmpty else { return }
-            try run(logs, on: model)
+            try run(logs, on: model, iterations: iterations)
             metrics.recordWarmup(modelPath: versionDirectory, status: .ok, nanoseconds: MonotonicClock.nanoseconds(since: started))
         } catch {
             metrics.recordWarmup(modelPath: versionDirectory, status: error.code, nanoseconds: MonotonicClock.nanoseconds(since: started))
@@ -25,10 +27,11 @@ enum Warmup {
         }
     }
 
-    static func run(_ logs: [Tensorflow_Serving_PredictionLog], on model: CompiledModel) throws(ServingError) {
+    /// Replays every log `iterations` times in a row (TF Serving's `--num_request_iterations_for_warmup`).
+    static func run(_ logs: [Tensorflow_Serving_PredictionLog], on model: CompiledModel, iterations: Int = 1) throws(ServingError) {
         for (index, log) in logs.enumerated() {
             do throws(ServingError) {
-                try replay(log, on: model)
+                for _ in 0..<max(1, iterations) { try replay(log, on: model) }
             } catch {
                 throw ServingError(error.code, "warmup request \(index + 1) of \(logs.count) failed: \(error.message)")
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// Commands whose work is asynchronous; `main` runs them after parsing.
 protocol AsyncRunnableCommand {
@@ -9,7 +10,10 @@ extension ServeCommand: AsyncRunnableCommand {
     mutating func runAsync() async throws { try await run() }
 }
 
-let arguments = ServerFlags.normalize(Array(CommandLine.arguments.dropFirst()))
+let (arguments, ignoredFlags) = ServerFlags.normalize(Array(CommandLine.arguments.dropFirst()))
+for flag in ignoredFlags {
+    FileHandle.standardError.write(Data("model-server: ignoring \(flag): a TensorFlow Serving flag with no effect here\n".utf8))
+}
 do {
     var command = try ModelServerCommand.parseAsRoot(arguments)
     if var asyncCommand = command as? any AsyncRunnableCommand {

@@ -51,6 +51,13 @@ final class GRPCCall: Sendable {
         return true
     }
 
+    /// The deadline on the `DispatchTime` uptime scale the batch queues use.
+    var deadlineNanoseconds: UInt64? {
+        guard let deadline else { return nil }
+        let remaining = max(0, (deadline - NIODeadline.now()).nanoseconds)
+        return DispatchTime.now().uptimeNanoseconds &+ UInt64(remaining)
+    }
+
     /// Whether the deadline has passed.
     var isPastDeadline: Bool {
         guard let deadline else { return false }

@@ -83,7 +83,8 @@ extension GRPCService {
             let version = servable.version
             let id = request.id
             call.armDeadline()
-            servable.predict(signature: name, inputs: inputs, outputFilter: selection.filter, api: .modelInfer) { result in
+            servable.predict(signature: name, inputs: inputs, outputFilter: selection.filter, api: .modelInfer,
+                             deadline: call.deadlineNanoseconds) { result in
                 guard !call.isFinished else { return }
                 switch result {
                 case .success(let outputs):

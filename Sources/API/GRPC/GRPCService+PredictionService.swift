@@ -25,7 +25,8 @@ extension GRPCService {
                 modelName: servable.modelName, version: servable.version, signatureName: signatureName)
             let filter = request.outputFilter
             call.armDeadline()
-            servable.predict(signature: signatureName, inputs: inputs, outputFilter: filter, api: .predict) { result in
+            servable.predict(signature: signatureName, inputs: inputs, outputFilter: filter, api: .predict,
+                             deadline: call.deadlineNanoseconds) { result in
                 guard !call.isFinished else { return }
                 switch result {
                 case .success(let outputs):

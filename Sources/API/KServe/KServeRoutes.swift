@@ -119,7 +119,8 @@ struct KServeRoutes: APIRouteHandler {
         let modelName = servable.modelName
         let version = servable.version
         let id = decoded.id
-        servable.predict(signature: signatureName, inputs: inputs, outputFilter: selection.filter, api: .modelInfer) { result in
+        servable.predict(signature: signatureName, inputs: inputs, outputFilter: selection.filter, api: .modelInfer,
+                         deadline: options.restDeadline()) { result in
             guard !writer.isCancelled else { return meter.finish(.cancelled, metrics: metrics) }
             switch result {
             case .success(let outputs):

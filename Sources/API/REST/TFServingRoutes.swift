@@ -93,7 +93,8 @@ struct TFServingRoutes: APIRouteHandler {
         let decoded = try ExampleJSON.decode(request.body, method: kind.rawValue, maxDepth: options.maxJSONDepth)
         let signature = try ExampleInference.signature(decoded.signatureName, of: servable, for: kind)
         let metrics = servable.metrics
-        ExampleInference.run(kind, signature: signature, examples: decoded.serializedExamples, on: servable) { result in
+        ExampleInference.run(kind, signature: signature, examples: decoded.serializedExamples, on: servable,
+                             deadline: options.restDeadline()) { result in
             guard !writer.isCancelled else { return meter.finish(.cancelled, metrics: metrics) }
             switch result {
             case .success(let outcome):
@@ -124,7 +125,8 @@ struct TFServingRoutes: APIRouteHandler {
         let metrics = servable.metrics
         guard !writer.isCancelled else { return meter.finish(.cancelled, metrics: metrics) }
         let format = decoded.format
-        servable.predict(signature: decoded.signatureName, inputs: decoded.inputs, outputFilter: [], api: .predict) { result in
+        servable.predict(signature: decoded.signatureName, inputs: decoded.inputs, outputFilter: [], api: .predict,
+                         deadline: options.restDeadline()) { result in
             guard !writer.isCancelled else { return meter.finish(.cancelled, metrics: metrics) }
             switch result {
             case .success(let outputs):

@@ -15,6 +15,8 @@ final class FakeServable: Servable {
     let signatures: [String: SignatureSpec]
     let behaviour: @Sendable (String, [String: Tensor]) -> Result<[String: Tensor], ServingError>
     let calls = Mutex<[(signature: String, inputs: [String: Tensor])]>([])
+    /// The deadline of each call, in order.
+    let deadlines = Mutex<[UInt64?]>([])
 
     init(
         modelName: String = "m",
@@ -35,9 +37,11 @@ final class FakeServable: Servable {
         inputs: [String: Tensor],
         outputFilter: [String],
         api: InferenceAPI,
+        deadline: UInt64?,
         completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
     ) {
         calls.withLock { $0.append((signature, inputs)) }
+        deadlines.withLock { $0.append(deadline) }
         let behaviour = behaviour
         DispatchQueue.global().async {
             completion(behaviour(signature, inputs))
