@@ -13,6 +13,8 @@ enum GRPCMethod: String, CaseIterable, Sendable {
     case serverMetadata = "/inference.GRPCInferenceService/ServerMetadata"
     case modelMetadata = "/inference.GRPCInferenceService/ModelMetadata"
     case modelInfer = "/inference.GRPCInferenceService/ModelInfer"
+    case healthCheck = "/grpc.health.v1.Health/Check"
+    case healthWatch = "/grpc.health.v1.Health/Watch"
 
     init?(path: String) {
         self.init(rawValue: path)

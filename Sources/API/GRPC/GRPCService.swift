@@ -85,6 +85,9 @@ public struct GRPCService: APIRouteHandler {
         case .regress: regress(try decode(message), call: call)
         case .multiInference: multiInference(try decode(message), call: call)
         case .handleReloadConfigRequest: handleReloadConfigRequest(try decode(message), call: call)
+        case .healthCheck: healthCheck(try decode(message), call: call)
+        case .healthWatch:
+            throw GRPCStatus(.unimplemented, "\(method.path) is not supported (it streams); call \(GRPCMethod.healthCheck.path) instead")
         }
     }
 

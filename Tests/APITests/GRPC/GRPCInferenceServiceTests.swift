@@ -31,6 +31,28 @@ struct GRPCInferenceServiceTests {
         #expect(server.extensions == ["binary_tensor_data"])
     }
 
+    /// grpc.health.v1 Check: the server, its services and its models; unknown names are NOT_FOUND and the
+    /// streaming Watch is UNIMPLEMENTED.
+    @Test func healthChecks() throws {
+        let path = "/grpc.health.v1.Health/Check"
+        func status(_ router: APIRouter, _ service: String) throws -> (Int?, Grpc_Health_V1_HealthCheckResponse.ServingStatus?) {
+            var request = Grpc_Health_V1_HealthCheckRequest()
+            request.service = service
+            let answer = try #require(call(router, try grpcRequest(path, request)))
+            return (answer.status, answer.status == 0 ? try answer.decode(Grpc_Health_V1_HealthCheckResponse.self).status : nil)
+        }
+        let (ready, _) = KServeFixtures.makeRouter()
+        #expect(try status(ready, "") == (0, .serving))
+        #expect(try status(ready, "tensorflow.serving.PredictionService") == (0, .serving))
+        #expect(try status(ready, "inference.GRPCInferenceService") == (0, .serving))
+        #expect(try status(ready, "m") == (0, .serving))
+        #expect(try status(ready, "nope") == (5, nil))
+        let (starting, _) = KServeFixtures.makeRouter(ready: false)
+        #expect(try status(starting, "") == (0, .notServing))
+        let watch = try #require(call(ready, try grpcRequest("/grpc.health.v1.Health/Watch", Grpc_Health_V1_HealthCheckRequest())))
+        #expect(watch.status == 12)
+    }
+
     @Test func modelReadyAndMetadata() throws {
         let (router, _) = KServeFixtures.makeRouter()
         var readyRequest = Inference_ModelReadyRequest()
