@@ -46,7 +46,7 @@ final class ModelDirectory {
 
     func add(_ name: String, broken: Bool = false) throws {
         try FileManager.default.createDirectory(atPath: "\(path)/\(name)", withIntermediateDirectories: true)
-        if broken { FileManager.default.createFile(atPath: "\(path)/\(name)/broken", contents: Data()) }
+        if broken { _ = FileManager.default.createFile(atPath: "\(path)/\(name)/broken", contents: Data()) }
     }
 
     func remove(_ name: String) throws { try FileManager.default.removeItem(atPath: "\(path)/\(name)") }

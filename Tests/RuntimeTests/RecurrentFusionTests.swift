@@ -199,7 +199,7 @@ import Testing
         let bundle = try SavedModelBundle.load(directory: Fixtures.modelsDirectory + "/embedding_rnn_keras3/1")
         let model = try CompiledModel.compile(bundle)
         func tables(_ key: String) throws -> [ObjectIdentifier] {
-            try Self.loops(try #require(model.signatures[key]).plan).fused.compactMap { $0.1.embedding?.table }.map(ObjectIdentifier.init)
+            Self.loops(try #require(model.signatures[key]).plan).fused.compactMap { $0.1.embedding?.table }.map(ObjectIdentifier.init)
         }
         let serve = try tables("serve")
         #expect(serve.count == 2)
