@@ -105,6 +105,10 @@ void pg_set_threads(int threads) {
 
 int pg_threads(void) { return atomic_load_explicit(&wanted, memory_order_relaxed); }
 
+void pg_parallel_for(int chunks, void (*task)(void *context, int chunk), void *context) {
+    pool_run(chunks, task, context);
+}
+
 uint64_t pg_worker_chunks(void) { return atomic_load_explicit(&worker_chunks, memory_order_relaxed); }
 
 void pool_run(int chunks, pool_task task, void *context) {

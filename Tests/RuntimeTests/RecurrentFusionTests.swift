@@ -141,6 +141,43 @@ import Testing
         }
     }
 
+    /// With two kernel threads the batch's row groups run whole sequences on their own threads: the same
+    /// bits as one thread, and what the While loop computes.
+    @Test(arguments: ["lstm_keras3", "gru_keras3", "bidirectional_lstm_keras3"])
+    func rowGroupsOnTwoThreadsComputeTheSameBits(_ fixture: String) throws {
+        guard PackedWeights.isSupported else { return }
+        let plan = try Self.plan(fixture)
+        let before = pg_worker_chunks()
+        for (number, (step, kernel)) in Self.loops(plan).fused.enumerated() {
+            for (batch, length) in [(1501, 12), (1500, 7)] {
+                let inputs = try Self.loopInputs(step, kernel, plan: plan, batch: batch, sequenceLength: length,
+                                                 seed: UInt64(number * 1000 + batch + length))
+                let steps = try #require(kernel.prepare(inputs)).iterations
+                #expect(steps * batch * kernel.weights.units * kernel.weights.gateWidth >= 1 << 18, "too small to split")
+                IntraOpThreads.configure(1)
+                let single = try kernel.run(inputs)
+                IntraOpThreads.configure(2)
+                let split = try kernel.run(inputs)
+                IntraOpThreads.configure(1)
+                let context = "\(fixture) loop \(number) batch \(batch)"
+                for (a, b) in zip(single, split) where a.dtype == .float32 {
+                    #expect(a.scalars(as: Float.self) == b.scalars(as: Float.self), "\(context)")
+                }
+                let listA = try single[kernel.layout.outputSequence].tensorList("test")
+                let listB = try split[kernel.layout.outputSequence].tensorList("test")
+                #expect(zip(listA.elements, listB.elements).allSatisfy { $0?.scalars(as: Float.self) == $1?.scalars(as: Float.self) })
+                try Self.expectClose(split, try kernel.loop.run(inputs), context)
+                // A worker that has not woken yet leaves its rows to the caller, so give it a few runs.
+                for _ in 0..<100 where pg_worker_chunks() == before {
+                    IntraOpThreads.configure(2)
+                    _ = try kernel.run(inputs)
+                }
+                IntraOpThreads.configure(1)
+            }
+        }
+        #expect(pg_worker_chunks() > before)
+    }
+
     @Test func loopStartingPartWayRunsTheRemainingSteps() throws {
         let plan = try Self.plan("lstm_keras3")
         for (step, kernel) in Self.loops(plan).fused {

@@ -25,6 +25,10 @@ void pg_set_threads(int threads);
 /// The thread count last set.
 int pg_threads(void);
 
+/// Runs task(context, chunk) for chunks 0 ..< chunks on the threads set by `pg_set_threads` (the caller
+/// included) and returns when all have run; kernels called from a task run on its thread alone.
+void pg_parallel_for(int chunks, void (*task)(void *context, int chunk), void *context);
+
 /// Pieces of work the pool's worker threads (not the callers) have run since the process started.
 uint64_t pg_worker_chunks(void);
 

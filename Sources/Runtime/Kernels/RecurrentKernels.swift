@@ -295,13 +295,17 @@ struct RecurrentLoopKernel: Kernel {
         let projected = lookup != nil ? 0 : chunk * batch
         let rows = UnsafeMutablePointer<Float>.allocate(capacity: projected * inputSize)
         let projection = UnsafeMutablePointer<Float>.allocate(capacity: projected * width)
-        let inputRows = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: batch)
+        let inputRows = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: chunk * batch)
+        let stepHidden = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: chunk)
+        let stepNext = UnsafeMutablePointer<UnsafeMutablePointer<Float>>.allocate(capacity: chunk)
         let recurrent = UnsafeMutablePointer<Float>.allocate(capacity: batch * width)
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * batch * units)
         defer {
             rows.deallocate()
             projection.deallocate()
             inputRows.deallocate()
+            stepHidden.deallocate()
+            stepNext.deallocate()
             recurrent.deallocate()
             scratch.deallocate()
         }
@@ -317,20 +321,24 @@ struct RecurrentLoopKernel: Kernel {
         let units32 = Int32(units)
         var hidden = UnsafePointer(Self.floats(prepared.initialHidden))
         var hiddenTensor: Tensor?
+        if cell == .lstm, cellState == nil { throw .internal("LSTM loop has no carry state") }
+        let buffers = StepBuffers(inputRows: inputRows, hidden: stepHidden, next: stepNext, recurrent: recurrent,
+                                  cell: cellState, inputBias: inputBias, recurrentBias: recurrentBias)
         var step = 0
         while step < prepared.iterations {
             let count = min(chunk, prepared.iterations - step)
             if lookup == nil { try projectInputs(prepared, first: step, count: count, rows: rows, projection: projection) }
             for offset in 0..<count {
                 let time = step + offset
+                let stepRows = inputRows + offset * batch
                 if let lookup {
                     let column = prepared.startTime + time
                     for row in 0..<batch {
-                        inputRows[row] = lookup.table + lookup.tokens[row * prepared.sequenceLength + column] * width
+                        stepRows[row] = lookup.table + lookup.tokens[row * prepared.sequenceLength + column] * width
                     }
                 } else {
                     let stepProjection = projection + offset * batch * width
-                    for row in 0..<batch { inputRows[row] = UnsafePointer(stepProjection + row * width) }
+                    for row in 0..<batch { stepRows[row] = UnsafePointer(stepProjection + row * width) }
                 }
                 let next: UnsafeMutablePointer<Float>
                 if case .time = layout.outputPosition {
@@ -345,28 +353,80 @@ struct RecurrentLoopKernel: Kernel {
                 } else {
                     next = scratch + (time % 2) * batch * units
                 }
-                if cell == .lstm, cellState == nil { throw .internal("LSTM loop has no carry state") }
-                if case .packed(let packed) = weights.recurrentKernel {
-                    let status = cell == .lstm
-                        ? rc_lstm_step(Int32(batch), units32, inputRows, hidden, packed.panels, recurrent, inputBias, cellState, next)
-                        : rc_gru_step(Int32(batch), units32, inputRows, inputBias, hidden, packed.panels, recurrent, recurrentBias, next)
-                    guard status == 0 else { throw .resourceExhausted("could not run the \(cell) timestep") }
-                } else {
-                    try weights.recurrentKernel.multiply(hidden, count: batch, into: recurrent)
-                    switch cell {
-                    case .lstm:
-                        rc_lstm_rows(Int32(batch), units32, inputRows, recurrent, inputBias, cellState, next)
-                    case .gru:
-                        rc_gru_rows(Int32(batch), units32, inputRows, inputBias, recurrent, recurrentBias, hidden, next)
-                    }
-                }
+                stepHidden[offset] = hidden
+                stepNext[offset] = next
                 hidden = UnsafePointer(next)
             }
+            try runSteps(count, batch: batch, buffers)
             step += count
         }
         guard let hiddenTensor else { throw .internal("\(cell) loop produced no hidden state") }
         if case .fixed(let index) = layout.outputPosition { outputList.elements[index] = hiddenTensor }
         return (hiddenTensor, cellTensor)
+    }
+
+    /// Where `count` timesteps read and write: per step, the batch's input rows (`inputRows`, `batch`
+    /// pointers a step), the hidden state it reads and the one it writes.
+    private struct StepBuffers {
+        let inputRows: UnsafeMutablePointer<UnsafePointer<Float>?>
+        let hidden: UnsafeMutablePointer<UnsafePointer<Float>>
+        let next: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+        let recurrent: UnsafeMutablePointer<Float>
+        let cell: UnsafeMutablePointer<Float>?
+        let inputBias: UnsafeMutablePointer<Float>
+        let recurrentBias: UnsafeMutablePointer<Float>
+    }
+
+    /// Runs `count` timesteps. With packed weights and more than one kernel thread, the batch is cut into
+    /// groups of six rows that run all `count` steps on their own threads (rows of a recurrent layer do not
+    /// meet), so the threads meet once per call rather than once per step; results keep their bits.
+    private func runSteps(_ count: Int, batch: Int, _ buffers: StepBuffers) throws(ServingError) {
+        let units = weights.units, width = weights.gateWidth
+        guard case .packed(let packed) = weights.recurrentKernel else {
+            for offset in 0..<count {
+                let inputRows = buffers.inputRows + offset * batch, hidden = buffers.hidden[offset], next = buffers.next[offset]
+                try weights.recurrentKernel.multiply(hidden, count: batch, into: buffers.recurrent)
+                switch cell {
+                case .lstm:
+                    rc_lstm_rows(Int32(batch), Int32(units), inputRows, buffers.recurrent, buffers.inputBias, buffers.cell, next)
+                case .gru:
+                    rc_gru_rows(Int32(batch), Int32(units), inputRows, buffers.inputBias, buffers.recurrent,
+                                buffers.recurrentBias, hidden, next)
+                }
+            }
+            return
+        }
+        let cell = self.cell, panels = packed.panels
+        let runRows = { (first: Int, end: Int) -> Int32 in
+            for offset in 0..<count {
+                let inputRows = buffers.inputRows + offset * batch + first
+                let hidden = buffers.hidden[offset] + first * units, next = buffers.next[offset] + first * units
+                let recurrent = buffers.recurrent + first * width
+                let status = cell == .lstm
+                    ? rc_lstm_step(Int32(end - first), Int32(units), inputRows, hidden, panels, recurrent, buffers.inputBias,
+                                   buffers.cell.map { $0 + first * units }, next)
+                    : rc_gru_step(Int32(end - first), Int32(units), inputRows, buffers.inputBias, hidden, panels, recurrent,
+                                  buffers.recurrentBias, next)
+                if status != 0 { return status }
+            }
+            return 0
+        }
+        let groups = (batch + 5) / 6, threads = Int(pg_threads())
+        let status: Int32
+        if threads > 1, groups > 1, count * batch * units * width >= 1 << 18 {
+            let chunks = min(groups, threads)
+            let statuses = UnsafeMutablePointer<Int32>.allocate(capacity: chunks)
+            defer { statuses.deallocate() }
+            statuses.initialize(repeating: 0, count: chunks)
+            parallelChunks(chunks) { chunk in
+                let first = groups * chunk / chunks * 6, end = min(batch, groups * (chunk + 1) / chunks * 6)
+                if first < end { statuses[chunk] = runRows(first, end) }
+            }
+            status = (0..<chunks).map { statuses[$0] }.first { $0 != 0 } ?? 0
+        } else {
+            status = runRows(0, batch)
+        }
+        guard status == 0 else { throw .resourceExhausted("could not run the \(cell) timesteps") }
     }
 
     @inline(__always)
@@ -384,5 +444,18 @@ struct RecurrentLoopKernel: Kernel {
             (rows + offset * rowElements).update(from: Self.floats(source), count: rowElements)
         }
         try weights.kernel.multiply(rows, count: count * prepared.batch, into: projection)
+    }
+}
+
+/// Runs `body(chunk)` for chunks `0..<count` on the kernel threads (`pg_parallel_for`); `body` must only
+/// touch memory no other chunk touches.
+func parallelChunks(_ count: Int, _ body: (Int) -> Void) {
+    withoutActuallyEscaping(body) { task in
+        var task = task
+        withUnsafeMutablePointer(to: &task) { pointer in
+            pg_parallel_for(Int32(count), { context, chunk in
+                context?.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(chunk))
+            }, pointer)
+        }
     }
 }
