@@ -94,7 +94,7 @@ public final class APIRouter: ServerRequestHandler {
             return
         }
         var writer = writer
-        let compression = HTTPContentCoding.responseFormat(accepting: request.header("accept-encoding"))
+        let compression = path.hasPrefix("/v1") ? nil : HTTPContentCoding.responseFormat(accepting: request.header("accept-encoding"))
         if compression != nil || allowsCrossOrigin {
             writer = RESTAnswerWriter(inner: writer, compression: compression,
                                       extraHeaders: allowsCrossOrigin ? Self.crossOriginHeaders : [])

@@ -2,8 +2,9 @@ import NIOCore
 import Transport
 
 /// gzip and deflate on REST bodies, as Triton's HTTP endpoint takes them: a request's `content-encoding`
-/// is decoded before routing, and an answer of 1 KiB or more is compressed when `accept-encoding`
-/// allows it.
+/// is decoded before routing, and an answer of 1 KiB or more outside TF Serving's `/v1` (which TF Serving
+/// never compresses, and whose clients often send `accept-encoding` by default) is compressed, at zlib's
+/// fastest level, when `accept-encoding` allows it.
 enum HTTPContentCoding {
     /// Answers smaller than this go out as they are.
     static let smallestCompressedBody = 1024
@@ -91,7 +92,7 @@ struct RESTAnswerWriter: ResponseWriter {
         finished.headers.append(contentsOf: extraHeaders)
         if let compression, response.body.readableBytes >= HTTPContentCoding.smallestCompressedBody,
            !response.headers.contains(where: { $0.name == "content-encoding" }),
-           let compressed = Zlib.deflate(response.body.readableBytesView, format: compression.format) {
+           let compressed = Zlib.deflate(response.body.readableBytesView, format: compression.format, level: 1) {
             finished.body = ByteBuffer(bytes: compressed)
             finished.headers.append(HeaderField("content-encoding", compression.name))
             finished.headers.append(HeaderField("vary", "accept-encoding"))

@@ -55,11 +55,12 @@ public enum Zlib {
         return output
     }
 
-    /// Deflates `input`; nil when zlib fails (callers then send the data as it is).
-    public static func deflate(_ input: some Collection<UInt8>, format: Format) -> [UInt8]? {
+    /// Deflates `input` at zlib `level` (1 fastest … 9 smallest; zlib's default when nil); nil when zlib
+    /// fails (callers then send the data as it is).
+    public static func deflate(_ input: some Collection<UInt8>, format: Format, level: Int32? = nil) -> [UInt8]? {
         var stream = z_stream()
         guard deflateInit2_(
-            &stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, format.windowBits, 8, Z_DEFAULT_STRATEGY,
+            &stream, level ?? Z_DEFAULT_COMPRESSION, Z_DEFLATED, format.windowBits, 8, Z_DEFAULT_STRATEGY,
             zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK
         else { return nil }
         defer { deflateEnd(&stream) }

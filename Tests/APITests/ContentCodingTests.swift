@@ -53,21 +53,21 @@ import Transport
         #expect(send(router, identity)?.status == 200)
     }
 
-    /// A large answer is compressed as `accept-encoding` asks (gzip first, weights of 0 honoured); a
-    /// small one, or one to a request that does not ask, goes out as it is.
+    /// A large KServe answer is compressed as `accept-encoding` asks (gzip first, weights of 0 honoured); a
+    /// small one, one to a request that does not ask, and any TF Serving `/v1` answer go out as they are.
     @Test func answersAreCompressedWhenAskedAndLargeEnough() throws {
-        let router = makeRouter()
-        let rows = Array(repeating: "[1.5, 2.5, 3.5, 4.5]", count: 100).joined(separator: ", ")
-        let body = "{\"instances\": [\(rows)]}"
-        let plain = try #require(send(router, request("POST", "/v1/models/m:predict", body: body)))
-        #expect(plain.status == 200)
+        let (router, _) = KServeFixtures.makeRouter()
+        let data = Array(repeating: "1.5, 2.5, 3.5, 4.5", count: 100).joined(separator: ", ")
+        let body = #"{"inputs": [{"name": "x", "shape": [100, 4], "datatype": "FP32", "data": ["# + data + "]}]}"
+        let path = "/v2/models/m/infer"
+        let plain = try #require(send(router, request("POST", path, body: body)))
+        #expect(plain.status == 200, "\(plain.text)")
         #expect(plain.header("content-encoding") == nil)
         #expect(plain.body.readableBytes >= HTTPContentCoding.smallestCompressedBody)
 
         for (accept, expected) in [("gzip, deflate", "gzip"), ("deflate", "deflate"), ("gzip;q=0, deflate;q=0.5", "deflate"),
                                    ("*", "gzip"), ("br", nil), ("gzip;q=0, *;q=0", nil)] as [(String, String?)] {
-            let answer = try #require(send(router, request("POST", "/v1/models/m:predict", body: body,
-                                                           headers: [HeaderField("accept-encoding", accept)])))
+            let answer = try #require(send(router, request("POST", path, body: body, headers: [HeaderField("accept-encoding", accept)])))
             #expect(answer.status == 200)
             #expect(answer.header("content-encoding") == expected, "\(accept)")
             guard let expected else {
@@ -80,9 +80,16 @@ import Transport
             #expect(answer.body.readableBytes < plain.body.readableBytes)
         }
 
-        let small = try #require(send(router, request("POST", "/v1/models/m:predict", body: #"{"instances": [[1, 2, 3, 4]]}"#,
-                                                      headers: [HeaderField("accept-encoding", "gzip")])))
-        #expect(small.header("content-encoding") == nil)
-        #expect(small.text == #"{"predictions":[[2.0,4.0,6.0,8.0]]}"#)
+        let small = #"{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}"#
+        let smallAnswer = try #require(send(router, request("POST", path, body: small, headers: [HeaderField("accept-encoding", "gzip")])))
+        #expect(smallAnswer.status == 200)
+        #expect(smallAnswer.header("content-encoding") == nil)
+
+        let rows = Array(repeating: "[1.5, 2.5, 3.5, 4.5]", count: 100).joined(separator: ", ")
+        let tfServing = try #require(send(makeRouter(), request("POST", "/v1/models/m:predict", body: "{\"instances\": [\(rows)]}",
+                                                                headers: [HeaderField("accept-encoding", "gzip")])))
+        #expect(tfServing.status == 200)
+        #expect(tfServing.body.readableBytes >= HTTPContentCoding.smallestCompressedBody)
+        #expect(tfServing.header("content-encoding") == nil)
     }
 }
