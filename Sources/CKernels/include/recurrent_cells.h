@@ -27,8 +27,9 @@ void rc_sigmoid(int count, const float *x, float *y);
 void rc_tanh(int count, const float *x, float *y);
 
 /// One LSTM timestep with its recurrent product: `recurrent` (scratch, rows × 4·units) = `hidden` ×
-/// the recurrent kernel (units × 4·units, packed by `pg_pack_weights`), then `rc_lstm_rows`. Rows are split
-/// between the threads of `pg_set_threads`. Returns 0, or -1 where the packed kernels are unavailable.
+/// the recurrent kernel (units × 4·units, packed by `pg_pack_weights`, through `pg_gemm_dense`), then
+/// `rc_lstm_rows`. Callers split batches into row groups themselves. Returns 0, or -1 where the packed
+/// kernels are unavailable.
 int rc_lstm_step(int rows, int units, const float *const *input_rows, const float *hidden, const float *packed_recurrent,
                  float *recurrent, const float *bias, float *cell, float *next);
 
