@@ -19,7 +19,7 @@ enum HTTPContentCoding {
     /// than gzip, deflate or identity, 400 for a body that does not decode, 413 past `limit` bytes.
     static func decoded(_ request: ServerRequest, limit: Int) -> Decoded {
         guard let value = request.header("content-encoding") else { return .request(request) }
-        let codings = value.split(separator: ",").map { trimmed($0).lowercased() }
+        let codings = value.split(separator: ",").map { $0.trimmingCharacters(in: " \t").lowercased() }
             .filter { $0 != "identity" }
         guard !codings.isEmpty else { return .request(request) }
         guard codings.count == 1, let format = format(named: codings[0]) else {
@@ -50,10 +50,10 @@ enum HTTPContentCoding {
         var weights: [String: Double] = [:]
         for item in value.split(separator: ",") {
             let parts = item.split(separator: ";")
-            guard let name = parts.first.map({ trimmed($0).lowercased() }), !name.isEmpty else { continue }
+            guard let name = parts.first?.trimmingCharacters(in: " \t").lowercased(), !name.isEmpty else { continue }
             var weight = 1.0
             for parameter in parts.dropFirst() {
-                let pair = parameter.split(separator: "=", maxSplits: 1).map(trimmed)
+                let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: " \t") }
                 if pair.count == 2, pair[0].lowercased() == "q" { weight = Double(pair[1]) ?? 0 }
             }
             weights[name] = weight
@@ -62,10 +62,6 @@ enum HTTPContentCoding {
             if let format = format(named: name) { return (format, name) }
         }
         return nil
-    }
-
-    private static func trimmed(_ text: Substring) -> String {
-        String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 
     private static func format(named name: String) -> Zlib.Format? {

@@ -20,7 +20,8 @@ public enum GRPCMessageEncoding: String, Sendable, Hashable, CaseIterable {
 }
 
 extension Substring {
-    func trimmingCharacters(in set: String) -> Substring {
+    /// The text without the leading and trailing characters found in `set` (header field parsing).
+    public func trimmingCharacters(in set: String) -> Substring {
         var text = self
         while let first = text.first, set.contains(first) { text.removeFirst() }
         while let last = text.last, set.contains(last) { text.removeLast() }
