@@ -123,8 +123,7 @@ public final class ModelManager: Sendable {
             wakeUp.lock()
             if !isStopping, !state.withLock({ $0.repoll }) {
                 if let pollInterval {
-                    let seconds = Double(pollInterval.components.seconds) + Double(pollInterval.components.attoseconds) / 1e18
-                    _ = wakeUp.wait(until: Date(timeIntervalSinceNow: seconds))
+                    _ = wakeUp.wait(until: Self.deadline(after: pollInterval))
                 } else {
                     wakeUp.wait()
                 }
@@ -230,11 +229,15 @@ public final class ModelManager: Sendable {
     }
 
     private func waitForRetry() {
-        let interval = loadRetryInterval.components
-        let seconds = Double(interval.seconds) + Double(interval.attoseconds) / 1e18
         wakeUp.lock()
-        if !isStopping { _ = wakeUp.wait(until: Date(timeIntervalSinceNow: seconds)) }
+        if !isStopping { _ = wakeUp.wait(until: Self.deadline(after: loadRetryInterval)) }
         wakeUp.unlock()
+    }
+
+    /// The wall-clock time `duration` from now, for `NSCondition.wait(until:)`.
+    private static func deadline(after duration: Duration) -> Date {
+        let (seconds, attoseconds) = duration.components
+        return Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
     }
 
     private func unload(_ model: String, version: Int64) {
