@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "kernel_support.h"
-#include "thread_pool.h"
 
 enum { MR = 6, NR = PG_PANEL_WIDTH };
 
@@ -371,7 +370,7 @@ static int gemm_dense(const dense_product *p) {
     s.units = s.by_rows ? blocks : panels;
     s.chunks = s.units < threads ? s.units : threads;
     atomic_init(&s.failed, 0);
-    pool_run(s.chunks, dense_chunk, &s);
+    pg_parallel_for(s.chunks, dense_chunk, &s);
     return 0;
 }
 
@@ -380,7 +379,7 @@ static int gemm_conv(const conv_product *p) {
     if (!worth_splitting(p->m, p->n, p->k) || blocks == 1) return conv_part(p, 0, p->m);
     split_call s = {.conv = p, .units = blocks, .chunks = blocks < threads ? blocks : threads};
     atomic_init(&s.failed, 0);
-    pool_run(s.chunks, conv_chunk, &s);
+    pg_parallel_for(s.chunks, conv_chunk, &s);
     return atomic_load(&s.failed) ? -1 : 0;
 }
 

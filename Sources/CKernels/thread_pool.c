@@ -1,5 +1,4 @@
-#include "thread_pool.h"
-
+/* The worker threads that share one kernel call (pg_set_threads, pg_parallel_for). */
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -29,7 +28,7 @@ static atomic_int sleepers;
 static atomic_int wanted = 1;
 static _Atomic uint64_t worker_chunks;
 static atomic_flag in_use = ATOMIC_FLAG_INIT;
-static pool_task job_task;
+static void (*job_task)(void *context, int chunk);
 static void *job_context;
 
 static pthread_mutex_t sleep_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -105,13 +104,9 @@ void pg_set_threads(int threads) {
 
 int pg_threads(void) { return atomic_load_explicit(&wanted, memory_order_relaxed); }
 
-void pg_parallel_for(int chunks, void (*task)(void *context, int chunk), void *context) {
-    pool_run(chunks, task, context);
-}
-
 uint64_t pg_worker_chunks(void) { return atomic_load_explicit(&worker_chunks, memory_order_relaxed); }
 
-void pool_run(int chunks, pool_task task, void *context) {
+void pg_parallel_for(int chunks, void (*task)(void *context, int chunk), void *context) {
     if (chunks <= 1 || chunks > MAX_CHUNKS || pg_threads() <= 1 || atomic_flag_test_and_set(&in_use)) {
         for (int chunk = 0; chunk < chunks; chunk++) task(context, chunk);
         return;

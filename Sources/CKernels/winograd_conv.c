@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "kernel_support.h"
-#include "thread_pool.h"
 
 enum { TILE = 4, POSITIONS = TILE * TILE, ROW_BLOCK = 6, SPREAD = 16 };
 
@@ -233,7 +232,7 @@ static int winograd_conv(int batch, const pg_conv_geometry *g, int cout, const f
     /* Multiply-adds of the 16 products per tile decide whether other threads are worth waking. */
     if (threads > 1 && groups > 1 && (double)tiles * POSITIONS * g->channels * cout >= 262144.0)
         call.chunks = groups < (size_t)threads ? (int)groups : threads;
-    pool_run(call.chunks, winograd_chunk, &call);
+    pg_parallel_for(call.chunks, winograd_chunk, &call);
     return atomic_load(&call.failed) ? -1 : 0;
 }
 

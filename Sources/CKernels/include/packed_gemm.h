@@ -26,7 +26,9 @@ void pg_set_threads(int threads);
 int pg_threads(void);
 
 /// Runs task(context, chunk) for chunks 0 ..< chunks on the threads set by `pg_set_threads` (the caller
-/// included) and returns when all have run; kernels called from a task run on its thread alone.
+/// included) and returns when all have run. Chunks are claimed in any order, so none may depend on
+/// another; kernels called from a task, and calls made while another call holds the workers, run on
+/// their own thread alone.
 void pg_parallel_for(int chunks, void (*task)(void *context, int chunk), void *context);
 
 /// Pieces of work the pool's worker threads (not the callers) have run since the process started.
