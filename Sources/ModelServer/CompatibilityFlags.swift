@@ -19,11 +19,27 @@ enum CompatibilityFlags {
         "enable_per_model_batching_params", "enforce_session_run_timeout", "enable_grpc_healthcheck_service",
     ]
 
-    /// The flag name when `argument` is one of these flags (`--name`, `--name=value`, `-name...`).
+    /// TensorFlow Serving flags this server cannot honour, with the reason; giving one stops startup.
+    static let unsupported: [String: String] = [
+        "grpc_socket_path": "gRPC on a Unix socket is not supported; gRPC is served on --port (and --rest_api_port)",
+    ]
+
+    /// The flag name when `argument` is one of the ignored flags (`--name`, `--name=value`, `-name...`).
     static func name(of argument: String) -> String? {
-        guard argument.hasPrefix("-") else { return nil }
-        let flag = argument.drop { $0 == "-" }
-        let name = String(flag.prefix { $0 != "=" })
+        guard let name = flagName(argument) else { return nil }
         return valued.contains(name) || boolean.contains(name) ? name : nil
+    }
+
+    /// Why the server cannot start with `arguments`, when one of them is an unsupported flag.
+    static func refusal(_ arguments: [String]) -> String? {
+        for argument in arguments {
+            if let name = flagName(argument), let reason = unsupported[name] { return "--\(name): \(reason)" }
+        }
+        return nil
+    }
+
+    private static func flagName(_ argument: String) -> String? {
+        guard argument.hasPrefix("-") else { return nil }
+        return String(argument.drop { $0 == "-" }.prefix { $0 != "=" })
     }
 }

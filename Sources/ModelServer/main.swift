@@ -11,6 +11,10 @@ extension ServeCommand: AsyncRunnableCommand {
 }
 
 let (arguments, ignoredFlags) = ServerFlags.normalize(Array(CommandLine.arguments.dropFirst()))
+if let refusal = CompatibilityFlags.refusal(arguments) {
+    FileHandle.standardError.write(Data("model-server: \(refusal)\n".utf8))
+    exit(64)
+}
 for flag in ignoredFlags {
     FileHandle.standardError.write(Data("model-server: ignoring \(flag): a TensorFlow Serving flag with no effect here\n".utf8))
 }

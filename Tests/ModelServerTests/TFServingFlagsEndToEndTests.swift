@@ -53,9 +53,13 @@ import Testing
         #expect(server.stop() == 0, "server log:\n\(server.log)")
     }
 
-    @Test func unsupportedFlagsStopTheServer() throws {
-        #expect(throws: (any Error).self) {
-            _ = try ServerProcess(arguments: ["--model_name=digits", "--model_base_path=\(modelPath)", "--grpc_socket_path=/tmp/x.sock"])
+    @Test func unsupportedFlagsStopTheServerSayingWhy() throws {
+        do {
+            let server = try ServerProcess(arguments: ["--model_name=digits", "--model_base_path=\(modelPath)", "--grpc_socket_path=/tmp/x.sock"])
+            _ = server.stop()
+            Issue.record("the server started with --grpc_socket_path")
+        } catch ServerProcess.ServerError.didNotStart(let log) {
+            #expect(log.contains("--grpc_socket_path: gRPC on a Unix socket is not supported"), "\(log)")
         }
     }
 }
