@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Dispatch
 import Foundation
@@ -32,6 +33,10 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .customLong("saved_model_tags"), help: "Comma-separated tags of the MetaGraphDef to load.")
     var savedModelTags: String = "serve"
+
+    @Option(name: .customLong("json_body"),
+            help: "A TF Serving REST predict body (JSON) for this model: also time decoding it alone and print MB/s.")
+    var jsonBody: String?
 
     func run() throws {
         let sizes = batch.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -74,6 +79,11 @@ struct BenchCommand: ParsableCommand {
             let perSecond = Double(size) / median * 1e6
             print(String(format: "batch=%4d runs=%7d median_us=%10.1f p99_us=%10.1f samples_per_s=%12.0f",
                          size, samples.count, median, p99, perSecond))
+        }
+        if let jsonBody {
+            let body = Array(try Data(contentsOf: URL(fileURLWithPath: jsonBody)))
+            let rate = try JSONDecodeBenchmark.medianBytesPerSecond(body: body, signature: compiled.spec, seconds: min(seconds, 2))
+            print(String(format: "json_decode bytes=%d median_MB_per_s=%.0f", body.count, rate / 1e6))
         }
         let resident = Self.residentMemory(" after the runs")
         if !resident.isEmpty { print("memory:" + resident.dropFirst(1)) }

@@ -224,3 +224,26 @@ import Testing
         }
     }
 }
+
+@Suite struct FloatDecodeTests {
+    /// Decimals as clients write them (float32 values printed as doubles, 17 digits; short forms;
+    /// exponents) decode to what reading the decimal as a double and rounding to float32 gives.
+    @Test func floatsMatchDoubleThenFloatRounding() throws {
+        var generator = SystemRandomNumberGenerator()
+        var texts = ["0.1", "-0.0", "1e-30", "3.4028234663852886e38", "1.17549435e-38", "123456789012345678901234",
+                     "0.30000000000000004", "-7.006492321624085e-46", "16777217", "2.5e-5"]
+        for _ in 0..<2000 {
+            let value = Float.random(in: -1000...1000, using: &generator)
+            texts.append("\(Double(value))")
+            texts.append("\(Double.random(in: -1...1, using: &generator))")
+        }
+        let body = #"{"instances": ["# + texts.joined(separator: ",") + "]}"
+        let decoded = try decodePredict(body, inputs: ["x": Fixtures.spec(.float32, [-1], tensor: "x:0")])
+        let got = try #require(decoded.inputs["x"]).scalars(as: Float.self)
+        let expected = texts.map { Float(Double($0) ?? .nan) }
+        #expect(got.count == expected.count)
+        for (index, (a, b)) in zip(got, expected).enumerated() where a.bitPattern != b.bitPattern {
+            Issue.record("\(texts[index]) decoded as \(a), expected \(b)")
+        }
+    }
+}

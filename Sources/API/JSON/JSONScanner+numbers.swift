@@ -11,37 +11,46 @@ extension JSONScanner {
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ]
 
-    private static let floatPowers: [Float] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10]
 
     /// Up to 19 significant digits as an integer mantissa and a power of ten; `exact` is false when
     /// nonzero digits beyond those were dropped.
     private func decompose(_ number: JSONNumber) -> (mantissa: UInt64, exponent: Int, exact: Bool) {
         var index = number.start + (number.isNegative ? 1 : 0)
+        let end = number.end
         var mantissa: UInt64 = 0
-        var significant = 0
+        var digits = 0
         var exponent = 0
         var exact = true
-        var inFraction = false
-        while index < number.end {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: ".") {
-                inFraction = true
-                index += 1
-                continue
-            }
-            let digit = byte &- UInt8(ascii: "0")
+        // Integer part, then fraction: leading zeros are not significant; past 19 significant digits
+        // the rest only move the exponent (integer part) or make the reading inexact.
+        while index < end {
+            let digit = bytes[index] &- UInt8(ascii: "0")
             guard digit < 10 else { break }
-            if significant < 19 {
+            if digits < 19 {
                 mantissa = mantissa &* 10 &+ UInt64(digit)
-                if mantissa != 0 { significant += 1 }
-                if inFraction { exponent -= 1 }
+                if mantissa != 0 { digits += 1 }
             } else {
                 if digit != 0 { exact = false }
-                if !inFraction { exponent += 1 }
+                exponent += 1
             }
             index += 1
         }
-        if index < number.end {
+        if index < end, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            while index < end {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { break }
+                if digits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(digit)
+                    if mantissa != 0 { digits += 1 }
+                    exponent -= 1
+                } else if digit != 0 {
+                    exact = false
+                }
+                index += 1
+            }
+        }
+        if index < end {
             index += 1
             var exponentNegative = false
             if bytes[index] == UInt8(ascii: "-") {
@@ -51,7 +60,7 @@ extension JSONScanner {
                 index += 1
             }
             var written = 0
-            while index < number.end {
+            while index < end {
                 written = min(written * 10 + Int(bytes[index] &- UInt8(ascii: "0")), 1_000_000)
                 index += 1
             }
@@ -71,15 +80,19 @@ extension JSONScanner {
         return Double(text(number.start..<number.end)) ?? .nan
     }
 
+    /// The number as a float32. Like TF Serving's JSON reader, the decimal is read as a double and then
+    /// rounded to float32; up to 19 significant digits are scaled by an exact power of ten in double
+    /// precision (within 2⁻⁵³ of the decimal, well inside float32's rounding), so the usual 9 to 17 digit
+    /// forms clients write never leave the fast path.
     func floatValue(_ number: JSONNumber) -> Float {
-        let (mantissa, exponent, exact) = decompose(number)
+        let (mantissa, exponent, _) = decompose(number)
         if mantissa == 0 { return number.isNegative ? -0.0 : 0.0 }
-        if exact, mantissa <= 1 << 24, exponent >= -10, exponent <= 10 {
-            var value = Float(mantissa)
-            value = exponent >= 0 ? value * Self.floatPowers[exponent] : value / Self.floatPowers[-exponent]
-            return number.isNegative ? -value : value
+        if exponent >= -22, exponent <= 22 {
+            var value = Double(mantissa)
+            value = exponent >= 0 ? value * Self.doublePowers[exponent] : value / Self.doublePowers[-exponent]
+            return Float(number.isNegative ? -value : value)
         }
-        return Float(text(number.start..<number.end)) ?? .nan
+        return Float(doubleValue(number))
     }
 
     func integerValue(_ number: JSONNumber) -> JSONIntegerValue {
