@@ -16,6 +16,8 @@ public final class BatchQueue: @unchecked Sendable {
     var pendingRows = 0
     /// Whether the scheduler's list of queues with work holds this queue.
     var isScheduled = false
+    /// Executions of this queue running on batch threads now.
+    var running = 0
 
     init(name: String, options: BatchingOptions, scheduler: BatchScheduler, process: @escaping BatchProcessor) {
         self.name = name
@@ -50,9 +52,21 @@ public final class BatchQueue: @unchecked Sendable {
 
     var capacityRows: Int { options.maxEnqueuedBatches * options.maxBatchSize }
 
-    /// When the oldest request's batch is due, in monotonic nanoseconds.
-    func readyTime() -> UInt64 {
+    /// When the oldest request's batch is due, in monotonic nanoseconds; nil when it waits for a
+    /// running execution of this queue to finish instead of a time (adaptive batching).
+    ///
+    /// Adaptive batching (batching on, `batchTimeoutMicros` 0): a request runs at once when no execution
+    /// of its queue is running; requests that arrive while one runs form the next batch, which starts
+    /// when a running execution ends, or sooner on another thread once it holds a fair share of
+    /// `maxBatchSize` (`maxBatchSize / threads` rows per execution already running). Timeout mode
+    /// (TF Serving's): the oldest request waits up to `batchTimeoutMicros` for a full batch.
+    func readyTime(threads: Int) -> UInt64? {
         guard options.enabled, hasPending, pendingRows < options.maxBatchSize else { return 0 }
+        if options.batchTimeoutMicros == 0 {
+            guard running > 0 else { return 0 }
+            let share = max(1, options.maxBatchSize / max(1, threads))
+            return pendingRows >= share * running ? 0 : nil
+        }
         return pending[pendingHead].enqueuedAt &+ UInt64(options.batchTimeoutMicros) &* 1000
     }
 

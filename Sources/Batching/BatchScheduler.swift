@@ -70,7 +70,8 @@ public final class BatchScheduler: @unchecked Sendable {
             queue.isScheduled = true
             queues.append(queue)
         }
-        condition.signal()
+        // A batch that waits for a running execution is picked up by the thread that finishes it.
+        if queue.readyTime(threads: threadCount) != nil { condition.signal() }
     }
 
     private func workerLoop() {
@@ -84,7 +85,7 @@ public final class BatchScheduler: @unchecked Sendable {
                 let index = (nextQueue + offset) % count
                 let queue = queues[index]
                 guard queue.hasPending else { continue }
-                let due = stopping ? 0 : queue.readyTime()
+                guard let due = stopping ? 0 : queue.readyTime(threads: threadCount) else { continue }
                 if due <= now {
                     picked = (queue, queue.takeBatch())
                     nextQueue = (index + 1) % count
@@ -98,9 +99,11 @@ public final class BatchScheduler: @unchecked Sendable {
                     queues.removeAll { $0 === queue }
                     nextQueue = queues.isEmpty ? 0 : nextQueue % queues.count
                 }
+                queue.running += 1
                 condition.unlock()
                 Self.run(tasks, on: queue)
                 condition.lock()
+                queue.running -= 1
                 continue
             }
             if stopping { break }

@@ -229,6 +229,94 @@ func rowsTensor(_ values: [Float], columns: Int) -> Tensor {
         #expect(throws: ServingError.self) { try queue.submit(["x": rowsTensor([1], columns: 1)]) { _ in } }
     }
 
+    /// Adaptive batching: 64 requests submitted at once while an execution runs form a few large
+    /// batches, each answer equal to what the request alone gives.
+    @Test func adaptiveBatchingMergesConcurrentRequestsIntoFewExecutions() throws {
+        let scheduler = BatchScheduler(threadCount: 2)
+        defer { scheduler.shutdown() }
+        let processor = DoublingProcessor()
+        let slow: BatchProcessor = { inputs throws(ServingError) in
+            Thread.sleep(forTimeInterval: 0.005)
+            return try processor.process(inputs)
+        }
+        let queue = scheduler.makeQueue(
+            name: "m", options: BatchingOptions(enabled: true, maxBatchSize: 64, batchTimeoutMicros: 0), process: slow)
+        let completions = Completions()
+        completions.expect(64)
+        DispatchQueue.concurrentPerform(iterations: 64) { id in
+            do throws(ServingError) {
+                try queue.submit(["x": rowsTensor([Float(id), -Float(id)], columns: 2)], completion: completions.callback(id))
+            } catch {
+                Issue.record("submit \(id) failed: \(error)")
+                completions.callback(id)(.failure(error))
+            }
+        }
+        let results = completions.wait()
+        for id in 0..<64 {
+            let y = try #require(try results[id]?.get()["y"])
+            #expect(y.shape == [1, 2])
+            #expect(y.scalars(as: Float.self) == [Float(id) * 2, -Float(id) * 2])
+        }
+        let executions = processor.batchSizes.withLock { $0 }
+        #expect(executions.reduce(0, +) == 64)
+        #expect(executions.count < 16, "64 concurrent requests ran as \(executions.count) executions: \(executions)")
+    }
+
+    /// Adaptive batching: requests that arrive while their queue's execution runs wait for it (an idle
+    /// second thread does not take them one by one) and then run as one batch.
+    @Test func adaptiveBatchingGathersRequestsArrivingDuringAnExecution() throws {
+        let scheduler = BatchScheduler(threadCount: 2)
+        defer { scheduler.shutdown() }
+        let processor = DoublingProcessor()
+        let release = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
+        let calls = Mutex(0)
+        let gated: BatchProcessor = { inputs throws(ServingError) in
+            if calls.withLock({ $0 += 1; return $0 }) == 1 {
+                started.signal()
+                _ = release.wait(timeout: .now() + 10)
+            }
+            return try processor.process(inputs)
+        }
+        let queue = scheduler.makeQueue(
+            name: "m", options: BatchingOptions(enabled: true, maxBatchSize: 64, batchTimeoutMicros: 0), process: gated)
+        let completions = Completions()
+        completions.expect(4)
+        try queue.submit(["x": rowsTensor([0, 0], columns: 2)], completion: completions.callback(0))
+        #expect(started.wait(timeout: .now() + 10) == .success)
+        for id in 1...3 {
+            try queue.submit(["x": rowsTensor([Float(id), 1], columns: 2)], completion: completions.callback(id))
+        }
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(calls.withLock { $0 } == 1)
+        release.signal()
+        let results = completions.wait()
+        for id in 1...3 {
+            #expect(try results[id]?.get()["y"]?.scalars(as: Float.self) == [Float(id) * 2, 2])
+        }
+        #expect(processor.batchSizes.withLock { $0 } == [1, 3])
+    }
+
+    /// Adaptive batching never holds a lone request; TF Serving's timeout mode holds it for the timeout.
+    @Test func adaptiveBatchingRunsALoneRequestAtOnce() throws {
+        let scheduler = BatchScheduler(threadCount: 1)
+        defer { scheduler.shutdown() }
+        func latency(_ options: BatchingOptions) throws -> Double {
+            let queue = scheduler.makeQueue(name: "m", options: options, process: DoublingProcessor().process)
+            let completions = Completions()
+            completions.expect(1)
+            let started = DispatchTime.now().uptimeNanoseconds
+            try queue.submit(["x": rowsTensor([1, 2], columns: 2)], completion: completions.callback(0))
+            let results = completions.wait()
+            #expect(try results[0]?.get()["y"]?.scalars(as: Float.self) == [2, 4])
+            return Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        }
+        let timeout = try latency(BatchingOptions(enabled: true, maxBatchSize: 8, batchTimeoutMicros: 300_000))
+        let adaptive = try latency(BatchingOptions(enabled: true, maxBatchSize: 8, batchTimeoutMicros: 0))
+        #expect(timeout >= 0.3)
+        #expect(adaptive < 0.15, "a lone request took \(adaptive) s in adaptive mode")
+    }
+
     @Test func allowedBatchSizesAreValidated() {
         #expect(throws: BatchingConfigurationError.self) {
             try BatchingOptions(enabled: true, maxBatchSize: 8, allowedBatchSizes: [4, 2, 8]).validate()
