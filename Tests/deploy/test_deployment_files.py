@@ -47,3 +47,32 @@ def test_kubernetes_validate_is_clean(manifest):
 
 def test_there_are_manifests_to_check():
     assert MANIFESTS
+
+
+KSERVE = REPO / "docker" / "kserve"
+
+
+def kserve_documents():
+    import yaml
+    return [document for path in sorted(KSERVE.glob("*.yaml"))
+            for document in yaml.safe_load_all(path.read_text()) if document]
+
+
+def test_kserve_files_match_the_kserve_schema():
+    import jsonschema
+    import yaml
+    schemas = yaml.safe_load((pathlib.Path(__file__).parent / "kserve-schema.yaml").read_text())
+    documents = kserve_documents()
+    assert {document["kind"] for document in documents} == {"ServingRuntime", "InferenceService"}
+    for document in documents:
+        jsonschema.validate(document, schemas[document["kind"]])
+
+
+def test_kserve_runtime_speaks_v1_and_v2_for_tensorflow_and_the_service_uses_it():
+    documents = {document["kind"]: document for document in kserve_documents()}
+    runtime = documents["ServingRuntime"]["spec"]
+    assert {"v1", "v2"} <= set(runtime["protocolVersions"])
+    assert {entry["name"] for entry in runtime["supportedModelFormats"]} == {"tensorflow"}
+    predictor = documents["InferenceService"]["spec"]["predictor"]["model"]
+    assert predictor["runtime"] == documents["ServingRuntime"]["metadata"]["name"]
+    assert predictor["modelFormat"]["name"] == "tensorflow"
