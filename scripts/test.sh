@@ -12,6 +12,14 @@ if [ ! -x "$venv/bin/pytest" ] || ! cmp -s Tests/interop/requirements.txt "$venv
     cp Tests/interop/requirements.txt "$venv/requirements.installed"
 fi
 
+deploy_venv="${DEPLOY_VENV:-.venv-deploy}"
+if [ ! -x "$deploy_venv/bin/pytest" ] || ! cmp -s Tests/deploy/requirements.txt "$deploy_venv/requirements.installed"; then
+    [ -x "$deploy_venv/bin/python" ] || python3 -m venv "$deploy_venv"
+    "$deploy_venv/bin/pip" install -q -r Tests/deploy/requirements.txt
+    cp Tests/deploy/requirements.txt "$deploy_venv/requirements.installed"
+fi
+"$deploy_venv/bin/pytest" -q Tests/deploy
+
 swift build --build-tests
 binary="$(swift build --show-bin-path)/model-server"
 MODEL_SERVER_BINARY="$binary" swift test --skip-build
