@@ -12,7 +12,6 @@ import urllib.request
 from pathlib import Path
 
 import numpy as np
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 import tritonclient.http as httpclient
 
@@ -82,12 +81,24 @@ def test_counts_and_latencies_follow_requests():
     assert any(s.labels.get("status") == "success" and s.value >= 1 for s in after[loads].samples)
 
 
-@pytest.mark.xfail(strict=True, reason="TF Serving's metric names start with ':' and carry no HELP text, which promtool's lint rejects")
-def test_promtool_check_metrics_is_clean_on_a_real_scrape():
+# Lint rules TF Serving's metric names break by design: they start with ':' and its counters have no
+# `_total` suffix (load_attempt_count ends in `_count`). Dashboards written for TF Serving rely on them.
+TF_SERVING_NAMING_RULES = (
+    "metric names should not contain ':'",
+    'counter metrics should have "_total" suffix',
+    'non-histogram and non-summary metrics should not have "_count" suffix',
+    "no help text",
+)
+
+
+def test_promtool_parses_a_real_scrape_and_finds_only_tf_servings_naming():
     assert predict({"instances": json.loads((REPO / "examples/requests/digits.json").read_text())["instances"][:1]}) == 200
     with urllib.request.urlopen(SERVER_URL + METRICS_PATH, timeout=10) as response:
         text = response.read()
-    assert b"# TYPE" in text
+    assert b"# TYPE :tensorflow:serving:request_count counter" in text
     result = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, timeout=60)
-    assert result.returncode == 0, (result.stdout + result.stderr).decode()
-    assert not (result.stdout + result.stderr).strip(), (result.stdout + result.stderr).decode()
+    output = (result.stdout + result.stderr).decode()
+    problems = [line for line in output.splitlines() if line.strip()]
+    assert problems, "promtool reported nothing, so the naming exceptions above are stale"
+    unexpected = [line for line in problems if not line.endswith(TF_SERVING_NAMING_RULES)]
+    assert not unexpected, output
