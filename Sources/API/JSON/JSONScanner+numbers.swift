@@ -11,7 +11,6 @@ extension JSONScanner {
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ]
 
-
     /// Up to 19 significant digits as an integer mantissa and a power of ten; `exact` is false when
     /// nonzero digits beyond those were dropped.
     private func decompose(_ number: JSONNumber) -> (mantissa: UInt64, exponent: Int, exact: Bool) {
@@ -21,34 +20,27 @@ extension JSONScanner {
         var digits = 0
         var exponent = 0
         var exact = true
-        // Integer part, then fraction: leading zeros are not significant; past 19 significant digits
-        // the rest only move the exponent (integer part) or make the reading inexact.
-        while index < end {
-            let digit = bytes[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { break }
-            if digits < 19 {
-                mantissa = mantissa &* 10 &+ UInt64(digit)
-                if mantissa != 0 { digits += 1 }
-            } else {
-                if digit != 0 { exact = false }
-                exponent += 1
-            }
-            index += 1
-        }
-        if index < end, bytes[index] == UInt8(ascii: ".") {
-            index += 1
+        // Leading zeros are not significant; past 19 significant digits the rest only move the
+        // exponent (integer part) or make the reading inexact.
+        func readDigits(inFraction: Bool) {
             while index < end {
                 let digit = bytes[index] &- UInt8(ascii: "0")
-                guard digit < 10 else { break }
+                guard digit < 10 else { return }
                 if digits < 19 {
                     mantissa = mantissa &* 10 &+ UInt64(digit)
                     if mantissa != 0 { digits += 1 }
-                    exponent -= 1
-                } else if digit != 0 {
-                    exact = false
+                    if inFraction { exponent -= 1 }
+                } else {
+                    if digit != 0 { exact = false }
+                    if !inFraction { exponent += 1 }
                 }
                 index += 1
             }
+        }
+        readDigits(inFraction: false)
+        if index < end, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            readDigits(inFraction: true)
         }
         if index < end {
             index += 1
@@ -69,12 +61,18 @@ extension JSONScanner {
         return (mantissa, exponent, exact)
     }
 
+    /// `mantissa` × 10^`exponent` with one correctly rounded operation, when the power is exact in a double.
+    @inline(__always)
+    private static func scaled(_ mantissa: UInt64, _ exponent: Int) -> Double? {
+        guard exponent >= -22, exponent <= 22 else { return nil }
+        let value = Double(mantissa)
+        return exponent >= 0 ? value * doublePowers[exponent] : value / doublePowers[-exponent]
+    }
+
     func doubleValue(_ number: JSONNumber) -> Double {
         let (mantissa, exponent, exact) = decompose(number)
         if mantissa == 0 { return number.isNegative ? -0.0 : 0.0 }
-        if exact, mantissa <= 1 << 53, exponent >= -22, exponent <= 22 {
-            var value = Double(mantissa)
-            value = exponent >= 0 ? value * Self.doublePowers[exponent] : value / Self.doublePowers[-exponent]
+        if exact, mantissa <= 1 << 53, let value = Self.scaled(mantissa, exponent) {
             return number.isNegative ? -value : value
         }
         return Double(text(number.start..<number.end)) ?? .nan
@@ -87,9 +85,7 @@ extension JSONScanner {
     func floatValue(_ number: JSONNumber) -> Float {
         let (mantissa, exponent, _) = decompose(number)
         if mantissa == 0 { return number.isNegative ? -0.0 : 0.0 }
-        if exponent >= -22, exponent <= 22 {
-            var value = Double(mantissa)
-            value = exponent >= 0 ? value * Self.doublePowers[exponent] : value / Self.doublePowers[-exponent]
+        if let value = Self.scaled(mantissa, exponent) {
             return Float(number.isNegative ? -value : value)
         }
         return Float(doubleValue(number))
