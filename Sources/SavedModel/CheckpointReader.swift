@@ -4,7 +4,7 @@ import Tensors
 
 /// Reads a TensorBundle checkpoint (`<prefix>.index` plus `<prefix>.data-NNNNN-of-NNNNN` shards),
 /// the format `variables/variables` of a SavedModel is written in. The index is parsed once; data
-/// shards stay mapped for the reader's lifetime and tensors are copied out on request.
+/// shards stay open for the reader's lifetime and each tensor is read straight into its storage on request.
 public final class CheckpointReader: Sendable {
     /// What the index says about one stored tensor.
     struct Entry: Sendable {
@@ -22,14 +22,24 @@ public final class CheckpointReader: Sendable {
     public let prefix: String
     public let keys: [String]
     private let entries: [String: Entry]
-    private let shards: [MappedFile]
+    private let shards: [ModelFile]
 
-    /// Opens `<prefix>.index` and maps every data shard it announces.
+    /// Largest `variables.index` read.
+    public static let maximumIndexBytes = 1 << 30
+
+    /// Opens `<prefix>.index` and every data shard it announces.
     public init(prefix: String) throws(ServingError) {
         self.prefix = prefix
         let indexPath = prefix + ".index"
-        let indexFile = try MappedFile(path: indexPath)
-        let rows = try TableReader(path: indexPath, bytes: indexFile.bytes).entries()
+        let indexBytes = try ModelFile(path: indexPath).readAll(limit: Self.maximumIndexBytes)
+        let table = indexBytes.withUnsafeBytes { bytes -> Result<[TableReader.Entry], ServingError> in
+            do throws(ServingError) {
+                return .success(try TableReader(path: indexPath, bytes: bytes).entries())
+            } catch {
+                return .failure(error)
+            }
+        }
+        let rows = try table.get()
         guard let first = rows.first, first.key.isEmpty else {
             throw .dataLoss("checkpoint index \(indexPath) does not start with the bundle header entry (empty key)")
         }
@@ -62,11 +72,11 @@ public final class CheckpointReader: Sendable {
             entries[key] = entry
             keys.append(key)
         }
-        var shards: [MappedFile] = []
+        var shards: [ModelFile] = []
         for shard in 0..<shardCount {
             let path = Self.shardPath(prefix: prefix, shard: shard, count: shardCount)
             do throws(ServingError) {
-                shards.append(try MappedFile(path: path))
+                shards.append(try ModelFile(path: path))
             } catch {
                 throw .dataLoss("checkpoint \(prefix) is missing data shard \(shard) of \(shardCount): \(error.message)")
             }
@@ -121,7 +131,7 @@ public final class CheckpointReader: Sendable {
         return (dtype, entry.shape)
     }
 
-    /// Copies the tensor stored under `key` out of its shard after verifying its checksum.
+    /// Reads the tensor stored under `key` from its shard and verifies its checksum.
     public func tensor(forKey key: String) throws(ServingError) -> Tensor {
         guard let entry = entries[key] else {
             throw .notFound("checkpoint \(prefix) has no tensor named '\(key)'")
@@ -133,25 +143,28 @@ public final class CheckpointReader: Sendable {
             throw .unimplemented("checkpoint \(prefix) stores '\(key)' with unsupported dtype \(entry.dtypeValue)")
         }
         let shard = shards[entry.shard]
-        let file = shard.bytes
-        guard entry.offset <= file.count, entry.size <= file.count - entry.offset else {
+        guard entry.offset <= shard.size, entry.size <= shard.size - entry.offset else {
             throw .dataLoss(
-                "checkpoint data file \(shard.path) is truncated: '\(key)' needs bytes \(entry.offset)..<\(entry.offset + entry.size), the file has \(file.count)")
+                "checkpoint data file \(shard.path) is truncated: '\(key)' needs bytes \(entry.offset)..<\(entry.offset + entry.size), the file has \(shard.size)")
         }
-        let bytes = UnsafeRawBufferPointer(rebasing: file[entry.offset..<(entry.offset + entry.size)])
+        if dtype != .string {
+            let expected = entry.shape.elementCount * dtype.byteSize
+            guard entry.size == expected else {
+                throw .dataLoss(
+                    "checkpoint data file \(shard.path): '\(key)' (\(dtype)\(entry.shape)) occupies \(entry.size) bytes at offset \(entry.offset), expected \(expected)")
+            }
+        }
+        let buffer = TensorBuffer(uninitializedByteCount: entry.size)
+        let bytes = UnsafeRawBufferPointer(buffer.rawBuffer)
+        try shard.read(into: buffer.rawBuffer, at: entry.offset)
         if dtype == .string {
             return try decodeStrings(bytes, entry: entry, path: shard.path)
-        }
-        let expected = entry.shape.elementCount * dtype.byteSize
-        guard entry.size == expected else {
-            throw .dataLoss(
-                "checkpoint data file \(shard.path): '\(key)' (\(dtype)\(entry.shape)) occupies \(entry.size) bytes at offset \(entry.offset), expected \(expected)")
         }
         let actual = CRC32C.checksum(bytes)
         guard actual == CRC32C.unmask(entry.maskedChecksum) else {
             throw checksumMismatch(entry: entry, path: shard.path, actual: actual)
         }
-        return Tensor(dtype: dtype, shape: entry.shape, storage: .buffer(TensorBuffer(copying: bytes)))
+        return Tensor(dtype: dtype, shape: entry.shape, storage: .buffer(buffer))
     }
 
     private func checksumMismatch(entry: Entry, path: String, actual: UInt32) -> ServingError {

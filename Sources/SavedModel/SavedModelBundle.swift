@@ -55,6 +55,9 @@ public struct SavedModelBundle: Sendable {
         self.assetsDirectory = assetsDirectory
     }
 
+    /// Largest `saved_model.pb` read: protobuf's own limit for one message, 2 GiB.
+    public static let maximumSavedModelBytes = Int(Int32.max)
+
     static func readSavedModel(directory: String) throws(ServingError) -> Tensorflow_SavedModel {
         let path = directory + "/saved_model.pb"
         guard fileExists(directory) else {
@@ -67,16 +70,15 @@ public struct SavedModelBundle: Sendable {
             }
             throw .notFound("SavedModel file \(path) does not exist")
         }
-        let file = try MappedFile(path: path)
-        guard file.bytes.count > 0, let base = file.bytes.baseAddress else {
+        let bytes = try ModelFile(path: path).readAll(limit: maximumSavedModelBytes)
+        guard !bytes.isEmpty else {
             throw .dataLoss("SavedModel file \(path) is empty")
         }
-        let data = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: file.bytes.count, deallocator: .none)
         var options = BinaryDecodingOptions()
         options.messageDepthLimit = 1000
         let model: Tensorflow_SavedModel
         do {
-            model = try withExtendedLifetime(file) { try Tensorflow_SavedModel(serializedBytes: data, options: options) }
+            model = try Tensorflow_SavedModel(serializedBytes: bytes, options: options)
         } catch {
             throw .dataLoss("SavedModel file \(path) is not a valid SavedModel protobuf: \(error)")
         }

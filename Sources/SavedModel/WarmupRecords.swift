@@ -10,18 +10,20 @@ public enum WarmupRecords {
     public static let relativePath = "assets.extra/tf_serving_warmup_requests"
     /// TF Serving refuses files with more records than this.
     public static let maximumRecords = 1000
+    /// Largest warmup file read.
+    public static let maximumFileBytes = 1 << 30
 
     /// The logs in `versionDirectory`'s warmup file, or none when it has no such file.
     public static func read(versionDirectory: String) throws(ServingError) -> [Tensorflow_Serving_PredictionLog] {
         let path = versionDirectory + "/" + relativePath
         guard FileManager.default.fileExists(atPath: path) else { return [] }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let bytes: [UInt8]
+        do throws(ServingError) {
+            bytes = try ModelFile(path: path).readAll(limit: maximumFileBytes)
         } catch {
-            throw .failedPrecondition("warmup file \(path) cannot be read: \(error.localizedDescription)")
+            throw .failedPrecondition("warmup file \(path) cannot be read: \(error.message)")
         }
-        return try parse([UInt8](data), path: path)
+        return try parse(bytes, path: path)
     }
 
     /// The records of a TFRecord file's bytes, decoded as `PredictionLog`s.

@@ -63,6 +63,7 @@ public struct ServingError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func `internal`(_ message: String) -> ServingError { ServingError(.internal, message) }
     public static func failedPrecondition(_ message: String) -> ServingError { ServingError(.failedPrecondition, message) }
     public static func dataLoss(_ message: String) -> ServingError { ServingError(.dataLoss, message) }
+    public static func resourceExhausted(_ message: String) -> ServingError { ServingError(.resourceExhausted, message) }
 
     public var description: String { "\(code.name): \(message)" }
 }

@@ -93,10 +93,6 @@ extension Tensor {
     }
 }
 
-extension ServingError {
-    static func resourceExhausted(_ message: String) -> ServingError { ServingError(.resourceExhausted, message) }
-}
-
 /// Checks the input count a kernel receives.
 @inline(__always)
 func expectInputs(_ inputs: [Tensor], _ count: Int, _ op: String) throws(ServingError) {
