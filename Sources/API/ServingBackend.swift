@@ -50,12 +50,19 @@ public struct ModelVersionStatus: Sendable, Hashable {
     public var version: Int64
     public var state: ModelVersionState
     public var error: ServingError?
+    /// Why the version is where it is when that is not an error (what a START version waits for);
+    /// reported as the status message with code OK.
+    public var detail: String?
 
-    public init(version: Int64, state: ModelVersionState, error: ServingError? = nil) {
+    public init(version: Int64, state: ModelVersionState, error: ServingError? = nil, detail: String? = nil) {
         self.version = version
         self.state = state
         self.error = error
+        self.detail = detail
     }
+
+    /// The status message: the error's, else the detail, else empty.
+    public var message: String { error?.message ?? detail ?? "" }
 }
 
 /// A loaded model version resolved for one request; valid for as long as the caller holds it.

@@ -5,93 +5,113 @@ import Logging
 import Synchronization
 import Tensors
 
-/// Keeps every configured model's aspired versions loaded: polls base paths, loads new versions,
-/// unloads versions that are no longer aspired once a replacement is available, and answers
-/// lookups from requests with the current routing table.
+/// Decides which versions of every configured model are loaded: it takes each model's aspired
+/// versions from the file-system source, loads the complete ones on load threads, retries a failed
+/// version when its files change (and on TF Serving's retry timer), keeps loaded versions within
+/// the memory budget, and unloads versions no longer aspired once a replacement serves.
 ///
 /// A version that fails to load never takes down the versions already serving: the old version keeps
-/// serving until an aspired version becomes available.
+/// serving until an aspired version becomes available. Requests read the routing table through
+/// `servable(model:version:)`.
 public final class ModelManager: Sendable {
     struct VersionRecord {
         var status: VersionStatus
         var directory: String
         var servable: ServableVersion?
+        /// The files the serving instance was built from.
+        var loadedFrom: DirectoryFingerprint?
+        /// The files the last failed attempt read, and how many attempts failed on them.
+        var attempted: DirectoryFingerprint?
+        var failures = 0
+        var retryAtNanos: UInt64 = 0
+        var isLoading = false
+        /// Bytes the serving instance holds, and bytes reserved for a load under way.
+        var footprint: Int64 = 0
+        var reserved: Int64 = 0
     }
 
     struct ModelRecord {
         var configuration: ModelConfiguration
         var versions: [Int64: VersionRecord] = [:]
+        var basePathMissing = false
     }
 
     struct State {
         var models: [String: ModelRecord] = [:]
         var stopping = false
-        /// The model list changed since the last poll took its copy of it.
+        /// The model list changed since the last pass took its copy of it.
         var repoll = false
+        var loadsInFlight = 0
+        /// Unloaded versions whose memory is handed back once the last request holding them ends.
+        var releasing: [WeakServable] = []
     }
 
-    private let state: Mutex<State>
+    struct WeakServable: @unchecked Sendable {
+        weak var servable: ServableVersion?
+    }
+
+    let state: Mutex<State>
+    private let source: Mutex<FileSystemSource>
+    private let watcher = FileSystemWatcher()
     private let loader: any ServableLoader
     private let scheduler: BatchScheduler
-    private let pollInterval: Duration?
-    private let logger: Logger
-    private let wakeUp = NSCondition()
+    let options: LifecycleOptions
+    let logger: Logger
+    private let loadSlots: DispatchSemaphore
+    private let loadsFinished = NSCondition()
     private let pollerFinished = DispatchGroup()
-    private let maxLoadRetries: Int
-    private let loadRetryInterval: Duration
 
-    /// - Parameters:
-    ///   - pollInterval: time between file-system polls; nil polls at start and after each `reconfigure`.
-    ///   - maxLoadRetries: extra attempts after a failed load (TF Serving's `--max_num_load_retries`).
     public init(
         configurations: [ModelConfiguration],
         loader: any ServableLoader,
         scheduler: BatchScheduler,
-        pollInterval: Duration?,
-        maxLoadRetries: Int = 5,
-        loadRetryInterval: Duration = .seconds(60),
+        options: LifecycleOptions = LifecycleOptions(),
         logger: Logger = Logger(label: "model-server.lifecycle")
     ) {
         var models: [String: ModelRecord] = [:]
         for configuration in configurations { models[configuration.name] = ModelRecord(configuration: configuration) }
         self.state = Mutex(State(models: models))
+        self.source = Mutex(FileSystemSource(loader: loader, rules: options.candidates))
         self.loader = loader
         self.scheduler = scheduler
-        self.pollInterval = pollInterval
-        self.maxLoadRetries = max(0, maxLoadRetries)
-        self.loadRetryInterval = loadRetryInterval
+        self.options = options
         self.logger = logger
+        self.loadSlots = DispatchSemaphore(value: options.loadThreads)
     }
 
-    /// Starts the polling thread; the first poll happens at once.
+    /// Starts the reconcile thread; the first pass happens at once.
     public func start() {
         pollerFinished.enter()
         let thread = Thread { [self] in
             pollLoop()
             pollerFinished.leave()
         }
-        thread.name = "model-poller"
+        thread.name = "model-manager"
         thread.start()
     }
 
-    /// Stops polling. Loaded versions keep serving until the process ends.
+    /// Stops reconciling. Loaded versions keep serving until the process ends.
     public func stop() {
         state.withLock { $0.stopping = true }
-        wakeUp.lock()
-        wakeUp.broadcast()
-        wakeUp.unlock()
+        watcher.wake()
         pollerFinished.wait()
     }
 
     /// Replaces the model list (TF Serving's declarative reload): models missing from the new list
-    /// stop being routed at once (requests under way finish), new models load on the next poll,
-    /// which this call triggers. Returns the names of the removed models.
+    /// stop being routed at once (requests under way finish); new models, policies and labels take
+    /// effect on the next pass, which this call triggers. Loaded versions the new list still aspires
+    /// are not touched. Returns the names of the removed models.
     @discardableResult
     public func reconfigure(_ configurations: [ModelConfiguration]) -> [String] {
         let removed: [String] = state.withLock { state in
             let names = Set(configurations.map(\.name))
             let removed = state.models.keys.filter { !names.contains($0) }.sorted()
-            for name in removed { state.models.removeValue(forKey: name) }
+            for name in removed {
+                for record in state.models[name]?.versions.values ?? [:].values where record.servable != nil {
+                    state.releasing.append(WeakServable(servable: record.servable))
+                }
+                state.models.removeValue(forKey: name)
+            }
             state.repoll = true
             for configuration in configurations {
                 if var record = state.models[configuration.name] {
@@ -104,9 +124,7 @@ public final class ModelManager: Sendable {
             return removed
         }
         for name in removed { logger.info("Model \(name) is no longer configured; unloading all its versions") }
-        wakeUp.lock()
-        wakeUp.broadcast()
-        wakeUp.unlock()
+        watcher.wake()
         return removed
     }
 
@@ -118,204 +136,253 @@ public final class ModelManager: Sendable {
     private var isStopping: Bool { state.withLock { $0.stopping } }
 
     private func pollLoop() {
-        repeat {
-            pollOnce()
-            wakeUp.lock()
-            if !isStopping, !state.withLock({ $0.repoll }) {
-                if let pollInterval {
-                    _ = wakeUp.wait(until: Self.deadline(after: pollInterval))
-                } else {
-                    wakeUp.wait()
-                }
+        var nextPoll = options.pollInterval.map { DispatchTime.now().uptimeNanoseconds + $0.nanoseconds }
+        while !isStopping {
+            let settleOrRetry = reconcilePass()
+            let now = DispatchTime.now().uptimeNanoseconds
+            if let interval = options.pollInterval, let due = nextPoll, due <= now {
+                nextPoll = now + interval.nanoseconds
             }
-            wakeUp.unlock()
-        } while !isStopping
+            if isStopping { return }
+            if state.withLock({ $0.repoll }) { continue }
+            let wakeAt = [nextPoll, settleOrRetry].compactMap { $0 }.min()
+            if watcher.wait(timeoutNanos: wakeAt.map { $0 > now ? $0 - now : 0 }) {
+                // A copy raises events in bursts: gather the burst into one pass.
+                usleep(5_000)
+                watcher.wait(timeoutNanos: 0)
+            }
+        }
     }
 
-    /// One reconcile pass over every model: scan, load what is aspired and missing, unload what is
-    /// no longer aspired. Runs on the calling thread.
+    /// One reconcile pass, then a wait for the loads it started, twice (the second pass unloads what
+    /// the first one's loads replaced). Runs on the calling thread; for callers without `start()`.
     public func pollOnce() {
-        let configurations = state.withLock { state in
-            state.repoll = false
-            return state.models.values.map(\.configuration)
-        }
-        for configuration in configurations.sorted(by: { $0.name < $1.name }) {
-            guard !isStopping else { return }
-            reconcile(configuration)
+        for _ in 0..<2 {
+            _ = reconcilePass()
+            waitForLoads()
         }
     }
 
-    private func reconcile(_ configuration: ModelConfiguration) {
-        let present: [Int64: String]
-        do {
-            present = try VersionDirectoryScanner.versions(in: configuration.basePath)
-        } catch {
-            logger.warning("File system source: base path \(configuration.basePath) of model \(configuration.name) does not exist or is not a directory")
-            present = [:]
-        }
-        let aspired = configuration.versionPolicy.aspired(from: Array(present.keys))
-        let known = state.withLock { $0.models[configuration.name]?.versions ?? [:] }
+    private func waitForLoads() {
+        loadsFinished.lock()
+        while state.withLock({ $0.loadsInFlight > 0 }) { loadsFinished.wait() }
+        loadsFinished.unlock()
+    }
 
-        for version in aspired.sorted(by: >) {
-            guard let directory = present[version] else { continue }
-            if let entry = known[version], entry.servable != nil || entry.status.error != nil || entry.status.state != .end {
-                continue
+    /// Looks at every model once; returns the monotonic time at which a settle window ends or a
+    /// retry falls due, if any.
+    private func reconcilePass() -> UInt64? {
+        source.withLock { source in
+            source.beginRound()
+            let configurations = state.withLock { state in
+                state.repoll = false
+                return state.models.values.map(\.configuration)
             }
-            load(configuration, version: version, directory: directory)
-        }
-
-        let aspiredSet = Set(aspired)
-        let anyAspiredAvailable = state.withLock { state in
-            aspired.contains { state.models[configuration.name]?.versions[$0]?.status.state == .available }
-        }
-        let stale = state.withLock { state -> [Int64] in
-            guard let record = state.models[configuration.name] else { return [] }
-            return record.versions.keys.filter { !aspiredSet.contains($0) }
-        }
-        for version in stale {
-            let entry = state.withLock { $0.models[configuration.name]?.versions[version] }
-            guard let entry else { continue }
-            if entry.servable == nil {
-                state.withLock { _ = $0.models[configuration.name]?.versions.removeValue(forKey: version) }
-                continue
+            var scanned: Set<String> = []
+            var due: UInt64?
+            for configuration in configurations.sorted(by: { $0.name < $1.name }) {
+                guard !isStopping else { break }
+                let candidates = source.scan(configuration, scanned: &scanned)
+                noteBasePath(configuration, missing: candidates == nil)
+                if let candidates, let retry = reconcile(configuration, candidates) { due = min(due ?? .max, retry) }
             }
-            guard anyAspiredAvailable || aspired.isEmpty || present[version] == nil else { continue }
-            unload(configuration.name, version: version)
+            source.endRound(scanned: scanned)
+            if options.watchesFileSystem { watcher.watch(source.watchedDirectories) }
+            releaseUnloadedMemory()
+            return [due, source.nextSettleNanos].compactMap { $0 }.min()
         }
     }
 
-    private func setStatus(_ model: String, _ version: Int64, _ update: (inout VersionRecord) -> Void) {
-        state.withLock { state in
-            guard var record = state.models[model]?.versions[version] else { return }
-            update(&record)
-            state.models[model]?.versions[version] = record
+    private func noteBasePath(_ configuration: ModelConfiguration, missing: Bool) {
+        let changed = state.withLock { state -> Bool in
+            guard var record = state.models[configuration.name], record.basePathMissing != missing else { return false }
+            record.basePathMissing = missing
+            state.models[configuration.name] = record
+            return true
+        }
+        guard changed else { return }
+        if missing {
+            logger.warning("File system source: base path \(configuration.basePath) of model \(configuration.name) does not exist or is not a directory; its loaded versions keep serving and the path is watched for")
+        } else {
+            logger.info("File system source: base path \(configuration.basePath) of model \(configuration.name) is present")
         }
     }
 
-    private func load(_ configuration: ModelConfiguration, version: Int64, directory: String) {
+    private enum Plan {
+        case load(VersionCandidate)
+        case unload(Int64)
+        case refuse(Int64, String)
+    }
+
+    /// Applies one model's aspired versions; returns when the next retry of it falls due.
+    private func reconcile(_ configuration: ModelConfiguration, _ candidates: [VersionCandidate]) -> UInt64? {
         let model = configuration.name
-        state.withLock { state in
-            state.models[model]?.versions[version] = VersionRecord(
-                status: VersionStatus(version: version, state: .loading), directory: directory, servable: nil)
-        }
-        logger.info("Loading servable version {name: \(model) version: \(version)} from \(directory)")
-        let started = DispatchTime.now().uptimeNanoseconds
-        var attempt = 0
-        while true {
-            do throws(ServingError) {
-                let servable = try loader.load(model: model, version: version, directory: directory)
-                let routable = ServableVersion(model: model, version: version, directory: directory, servable: servable,
-                                               scheduler: scheduler, batching: configuration.batching)
-                setStatus(model, version) { record in
-                    record.servable = routable
-                    record.status = VersionStatus(version: version, state: .available)
-                }
-                let millis = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
-                logger.info("Successfully loaded servable version {name: \(model) version: \(version)} in \(millis) ms")
-                return
-            } catch {
-                attempt += 1
-                guard attempt <= maxLoadRetries, !isStopping else {
-                    logger.error("Failed to load servable version {name: \(model) version: \(version)}: \(error.message)")
-                    setStatus(model, version) { record in
-                        record.status = VersionStatus(version: version, state: .end, error: error)
+        let now = DispatchTime.now().uptimeNanoseconds
+        let aspired = Set(candidates.map(\.version))
+        var retryDue: UInt64?
+        let plans: [Plan] = state.withLock { state in
+            guard var record = state.models[model] else { return [] }
+            var plans: [Plan] = []
+            for candidate in candidates {
+                var entry = record.versions[candidate.version]
+                    ?? VersionRecord(status: VersionStatus(version: candidate.version, state: .start), directory: candidate.directory)
+                defer { record.versions[candidate.version] = entry }
+                if entry.isLoading { continue }
+                if let waiting = candidate.waitingFor {
+                    if entry.servable == nil {
+                        entry.status = VersionStatus(version: candidate.version, state: .start, detail: waiting)
+                    } else if entry.loadedFrom != candidate.fingerprint {
+                        entry.status.detail = "its directory changed after it was loaded; the new files are \(waiting)"
                     }
-                    return
+                    continue
                 }
-                logger.warning("Loading servable version {name: \(model) version: \(version)} failed (attempt \(attempt)), retrying: \(error.message)")
-                waitForRetry()
-            }
-        }
-    }
-
-    private func waitForRetry() {
-        wakeUp.lock()
-        if !isStopping { _ = wakeUp.wait(until: Self.deadline(after: loadRetryInterval)) }
-        wakeUp.unlock()
-    }
-
-    /// The wall-clock time `duration` from now, for `NSCondition.wait(until:)`.
-    private static func deadline(after duration: Duration) -> Date {
-        let (seconds, attoseconds) = duration.components
-        return Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
-    }
-
-    private func unload(_ model: String, version: Int64) {
-        logger.info("Unloading servable version {name: \(model) version: \(version)}")
-        setStatus(model, version) { record in
-            record.servable = nil
-            record.status = VersionStatus(version: version, state: .unloading)
-        }
-        setStatus(model, version) { record in
-            record.status = VersionStatus(version: version, state: .end)
-        }
-    }
-
-    // MARK: - Lookups from requests
-
-    /// The servable a request addresses, with TF Serving's NOT_FOUND wording when there is none.
-    public func servable(model: String, version request: VersionRequest) throws(ServingError) -> ServableVersion {
-        let found: Result<ServableVersion, ServingError> = state.withLock { state in
-            guard let record = state.models[model] else {
-                return .failure(.notFound("Servable not found for request: \(Self.describe(request, model: model))"))
-            }
-            let version: Int64?
-            switch request {
-            case .latest:
-                version = record.versions.filter { $0.value.servable != nil }.keys.max()
-            case .specific(let number):
-                version = number
-            case .label(let label):
-                guard let labelled = record.configuration.versionLabels[label] else {
-                    return .failure(.invalidArgument("Unrecognized servable version label: \(label)"))
+                if entry.servable != nil, entry.loadedFrom == candidate.fingerprint { continue }
+                if entry.attempted == candidate.fingerprint {
+                    guard entry.failures <= options.maxLoadRetries else { continue }
+                    guard now >= entry.retryAtNanos else {
+                        retryDue = min(retryDue ?? .max, entry.retryAtNanos)
+                        continue
+                    }
+                } else {
+                    entry.failures = 0
                 }
-                version = labelled
-            }
-            guard let version, let servable = record.versions[version]?.servable else {
-                return .failure(.notFound("Servable not found for request: \(Self.describe(request, model: model))"))
-            }
-            return .success(servable)
-        }
-        return try found.get()
-    }
-
-    static func describe(_ request: VersionRequest, model: String) -> String {
-        switch request {
-        case .latest: "Latest(\(model))"
-        case .specific(let version): "Specific(\(model), \(version))"
-        case .label(let label): "Label(\(model), \(label))"
-        }
-    }
-
-    /// Status of every known version of `model` (or of one), newest first.
-    public func status(model: String, version: Int64? = nil) throws(ServingError) -> [VersionStatus] {
-        let result: Result<[VersionStatus], ServingError> = state.withLock { state in
-            guard let record = state.models[model], !record.versions.isEmpty else {
-                return .failure(.notFound("Could not find any versions of model \(model)"))
-            }
-            if let version {
-                guard let entry = record.versions[version] else {
-                    return .failure(.notFound("Could not find version \(version) of model \(model)"))
+                let need = candidate.fingerprint.totalFileBytes
+                switch budget(for: need, model: record, version: candidate.version, aspired: aspired, in: state) {
+                case .fits:
+                    break
+                case .fitsAfterUnloading(let versions):
+                    for version in versions {
+                        unload(&record, version, in: &state)
+                        plans.append(.unload(version))
+                    }
+                    if versions.contains(candidate.version), let unloaded = record.versions[candidate.version] { entry = unloaded }
+                case .refused(let reason):
+                    if entry.servable == nil {
+                        entry.status = VersionStatus(version: candidate.version, state: .start, detail: reason)
+                    } else {
+                        entry.status.detail = "its directory changed after it was loaded; the new files are not loaded: \(reason)"
+                    }
+                    plans.append(.refuse(candidate.version, reason))
+                    continue
                 }
-                return .success([entry.status])
+                entry.isLoading = true
+                entry.reserved = need
+                entry.directory = candidate.directory
+                if entry.servable == nil { entry.status = VersionStatus(version: candidate.version, state: .loading) }
+                state.loadsInFlight += 1
+                plans.append(.load(candidate))
             }
-            return .success(record.versions.values.map(\.status).sorted { $0.version > $1.version })
+            let anyAspiredServes = candidates.contains { record.versions[$0.version]?.servable != nil }
+            for (version, entry) in record.versions where !aspired.contains(version) && !entry.isLoading {
+                if entry.servable == nil {
+                    record.versions.removeValue(forKey: version)
+                } else if anyAspiredServes || candidates.isEmpty {
+                    unload(&record, version, in: &state)
+                    plans.append(.unload(version))
+                }
+            }
+            state.models[model] = record
+            return plans
         }
-        return try result.get()
+        for plan in plans {
+            switch plan {
+            case .load(let candidate): startLoad(configuration, candidate)
+            case .unload(let version): logger.info("Unloaded servable version {name: \(model) version: \(version)}")
+            case .refuse(let version, let reason):
+                logger.warning("Not loading servable version {name: \(model) version: \(version)}: \(reason)")
+            }
+        }
+        return retryDue
     }
 
-    /// The version a label points to, if the model and label are configured.
-    public func version(forLabel label: String, model: String) -> Int64? {
-        state.withLock { $0.models[model]?.configuration.versionLabels[label] }
+    private func unload(_ record: inout ModelRecord, _ version: Int64, in state: inout State) {
+        guard var entry = record.versions[version] else { return }
+        state.releasing.append(WeakServable(servable: entry.servable))
+        entry.servable = nil
+        entry.loadedFrom = nil
+        entry.footprint = 0
+        entry.status = VersionStatus(version: version, state: .end)
+        record.versions[version] = entry
     }
 
-    /// Names of the configured models.
-    public var modelNames: [String] { state.withLock { $0.models.keys.sorted() } }
-
-    /// True when every configured model has at least one available version.
-    public var isReady: Bool {
-        state.withLock { state in
-            state.models.values.allSatisfy { record in record.versions.values.contains { $0.servable != nil } }
+    private func startLoad(_ configuration: ModelConfiguration, _ candidate: VersionCandidate) {
+        let model = configuration.name, version = candidate.version
+        logger.info("Loading servable version {name: \(model) version: \(version)} from \(candidate.directory)")
+        let thread = Thread { [self] in
+            loadSlots.wait()
+            let started = DispatchTime.now().uptimeNanoseconds
+            let result: Result<any LoadedServable, ServingError>
+            do throws(ServingError) {
+                result = .success(try loader.load(model: model, version: version, directory: candidate.directory))
+            } catch {
+                result = .failure(error)
+            }
+            loadSlots.signal()
+            finishLoad(configuration, candidate, result, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
         }
+        thread.name = "model-loader"
+        thread.start()
+    }
+
+    private func finishLoad(
+        _ configuration: ModelConfiguration, _ candidate: VersionCandidate,
+        _ result: Result<any LoadedServable, ServingError>, nanoseconds: UInt64
+    ) {
+        let model = configuration.name, version = candidate.version
+        let routable = try? result.map { servable in
+            ServableVersion(model: model, version: version, directory: candidate.directory, servable: servable,
+                            scheduler: scheduler, batching: configuration.batching)
+        }.get()
+        let retries = options.maxLoadRetries
+        let failures: Int = state.withLock { state in
+            state.loadsInFlight -= 1
+            guard var entry = state.models[model]?.versions[version] else { return 0 }
+            entry.isLoading = false
+            entry.reserved = 0
+            switch result {
+            case .success(let servable):
+                if let old = entry.servable { state.releasing.append(WeakServable(servable: old)) }
+                entry.servable = routable
+                entry.loadedFrom = candidate.fingerprint
+                entry.footprint = servable.footprintBytes ?? candidate.fingerprint.totalFileBytes
+                entry.attempted = nil
+                entry.failures = 0
+                entry.status = VersionStatus(version: version, state: .available)
+            case .failure(let error):
+                entry.attempted = candidate.fingerprint
+                entry.failures += 1
+                entry.retryAtNanos = DispatchTime.now().uptimeNanoseconds + options.loadRetryInterval.nanoseconds
+                if entry.servable == nil {
+                    entry.status = VersionStatus(version: version, state: .end, error: error)
+                } else {
+                    entry.status.detail = "its directory changed after it was loaded, and the new files failed to load: \(error.message)"
+                }
+            }
+            state.models[model]?.versions[version] = entry
+            return entry.failures
+        }
+        switch result {
+        case .success:
+            logger.info("Successfully loaded servable version {name: \(model) version: \(version)} in \(nanoseconds / 1_000_000) ms")
+        case .failure(let error):
+            let next = failures <= retries
+                ? "retrying in \(options.loadRetryInterval) (attempt \(failures) of \(retries + 1)) or when its files change"
+                : "retrying when its files change"
+            logger.error("Failed to load servable version {name: \(model) version: \(version)} from \(candidate.directory): \(error.message); \(next)")
+        }
+        loadsFinished.lock()
+        loadsFinished.broadcast()
+        loadsFinished.unlock()
+        watcher.wake()
+    }
+
+    /// Hands memory back once every unloaded version's last request has ended.
+    private func releaseUnloadedMemory() {
+        let release = state.withLock { state -> Bool in
+            guard !state.releasing.isEmpty else { return false }
+            state.releasing.removeAll { $0.servable == nil }
+            return state.releasing.isEmpty
+        }
+        if release { loader.releaseUnusedMemory() }
     }
 }

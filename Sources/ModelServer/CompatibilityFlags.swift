@@ -6,7 +6,7 @@ enum CompatibilityFlags {
     static let valued: Set<String> = [
         "tensorflow_inter_op_parallelism", "rest_api_num_threads", "grpc_max_threads", "grpc_channel_arguments",
         "platform_config_file", "tensorflow_session_config_file", "per_process_gpu_memory_fraction",
-        "num_load_threads", "num_unload_threads", "num_tflite_pools", "num_tflite_interpreters_per_pool",
+        "num_unload_threads", "num_tflite_pools", "num_tflite_interpreters_per_pool",
         "thread_pool_factory_config_file", "mixed_precision",
     ]
 

@@ -39,7 +39,7 @@ struct LifecycleBackend: ServingBackend {
         return try manager.status(model: model, version: number).map { status in
             ModelVersionStatus(version: status.version,
                                state: ModelVersionState(rawValue: status.state.rawValue) ?? .unknown,
-                               error: status.error)
+                               error: status.error, detail: status.detail)
         }
     }
 

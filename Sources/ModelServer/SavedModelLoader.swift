@@ -13,6 +13,17 @@ struct SavedModelLoader: ServableLoader {
     /// How many times each warmup record is replayed (`--num_request_iterations_for_warmup`).
     var warmupIterations = 1
 
+    func missingPart(of directory: String) -> String? {
+        SavedModelBundle.missingFile(directory: directory)
+    }
+
+    func releaseUnusedMemory() {
+        TensorBuffer.releaseRecycledMemory()
+        #if canImport(Glibc)
+        _ = mallocTrim(0)
+        #endif
+    }
+
     func load(model: String, version: Int64, directory: String) throws(ServingError) -> any LoadedServable {
         // The file's tensors and the load's temporaries are released by the time `compiledModel` returns; their
         // large buffers would otherwise stay in the reuse pool.
@@ -56,3 +67,10 @@ struct CompiledServable: LoadedServable {
         return try compiled.run(inputs)
     }
 }
+
+#if canImport(Glibc)
+/// glibc's `malloc_trim` (declared in `malloc.h`, which the Glibc module does not export): returns
+/// free heap memory to the operating system.
+@_silgen_name("malloc_trim")
+private func mallocTrim(_ pad: Int) -> Int32
+#endif

@@ -60,11 +60,22 @@ struct ServeCommand: AsyncParsableCommand {
             runtimeOptions: RuntimeOptions(
                 intraOpThreads: max(1, flags.intraOpParallelism > 0 ? flags.intraOpParallelism : flags.sessionParallelism)),
             warmup: flags.enableModelWarmup, warmupIterations: max(1, flags.warmupIterations))
+        guard let overBudget = LifecycleOptions.OverBudget(rawValue: flags.memoryBudgetOverflow) else {
+            throw ValidationError(
+                "--memory_budget_overflow must be one of \(LifecycleOptions.OverBudget.allCases.map(\.rawValue).joined(separator: ", ")), got '\(flags.memoryBudgetOverflow)'")
+        }
         let manager = ModelManager(
             configurations: models, loader: loader, scheduler: scheduler,
-            pollInterval: flags.fileSystemPollWaitSeconds > 0 ? .seconds(flags.fileSystemPollWaitSeconds) : nil,
-            maxLoadRetries: flags.maxNumLoadRetries,
-            loadRetryInterval: .microseconds(flags.loadRetryIntervalMicros),
+            options: LifecycleOptions(
+                pollInterval: flags.fileSystemPollWaitSeconds > 0 ? .seconds(flags.fileSystemPollWaitSeconds) : nil,
+                watchesFileSystem: flags.watchModelDirectories,
+                candidates: CandidateRules(settle: .milliseconds(max(0, flags.versionSettleMillis)),
+                                           readyMarker: flags.versionReadyMarker),
+                maxLoadRetries: flags.maxNumLoadRetries,
+                loadRetryInterval: .microseconds(flags.loadRetryIntervalMicros),
+                loadThreads: flags.numLoadThreads,
+                memoryBudgetBytes: flags.memoryBudgetBytes,
+                overBudget: overBudget),
             logger: logger)
 
         let router = APIRouter(

@@ -75,6 +75,29 @@ struct ServerFlags: ParsableArguments {
     @Option(name: .customLong("load_retry_interval_micros"), help: "Wait between load attempts, in microseconds.")
     var loadRetryIntervalMicros: Int = 60_000_000
 
+    @Option(name: .customLong("num_load_threads"), help: "Versions loaded at the same time; 0 = 1.")
+    var numLoadThreads: Int = 2
+
+    @Option(name: .customLong("version_settle_millis"),
+            help: "Milliseconds nothing under a new version directory may change before it is loaded; 0 = load as soon as it is complete.")
+    var versionSettleMillis: Int = 1000
+
+    @Option(name: .customLong("version_ready_marker"),
+            help: "A file name that must exist in a version directory before it is loaded (for uploads that write it last).")
+    var versionReadyMarker: String?
+
+    @Option(name: .customLong("watch_model_directories"),
+            help: "Notice new and changed versions as they land (inotify) besides polling (true/false).")
+    var watchModelDirectories: Bool = true
+
+    @Option(name: .customLong("memory_budget_bytes"),
+            help: "Bytes all loaded versions together may take (their files' size, measured at load); 0 = no limit.")
+    var memoryBudgetBytes: Int64 = 0
+
+    @Option(name: .customLong("memory_budget_overflow"),
+            help: "When a new version would exceed --memory_budget_bytes beside the one it replaces: refuse (keep serving the old one) or unload_first.")
+    var memoryBudgetOverflow: String = "refuse"
+
     @Option(name: .customLong("max_request_body_bytes"), help: "Largest request body accepted, in bytes.")
     var maxRequestBodyBytes: Int = 64 << 20
 

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import SwiftProtobuf
 import TFProtos
 import Tensors
@@ -30,6 +35,25 @@ public final class CheckpointReader: Sendable {
     /// Opens `<prefix>.index` and every data shard it announces.
     public init(prefix: String) throws(ServingError) {
         self.prefix = prefix
+        let index = try Self.readIndex(prefix: prefix)
+        let shardCount = index.shardCount
+        let keys = index.keys, entries = index.entries
+        var shards: [ModelFile] = []
+        for shard in 0..<shardCount {
+            let path = Self.shardPath(prefix: prefix, shard: shard, count: shardCount)
+            do throws(ServingError) {
+                shards.append(try ModelFile(path: path))
+            } catch {
+                throw .dataLoss("checkpoint \(prefix) is missing data shard \(shard) of \(shardCount): \(error.message)")
+            }
+        }
+        self.keys = keys
+        self.entries = entries
+        self.shards = shards
+    }
+
+    /// The index of `<prefix>`: its entries by key, the keys in stored order, and the shard count.
+    static func readIndex(prefix: String) throws(ServingError) -> (entries: [String: Entry], keys: [String], shardCount: Int) {
         let indexPath = prefix + ".index"
         let indexBytes = try ModelFile(path: indexPath).readAll(limit: Self.maximumIndexBytes)
         let table = indexBytes.withUnsafeBytes { bytes -> Result<[TableReader.Entry], ServingError> in
@@ -72,18 +96,29 @@ public final class CheckpointReader: Sendable {
             entries[key] = entry
             keys.append(key)
         }
-        var shards: [ModelFile] = []
-        for shard in 0..<shardCount {
-            let path = Self.shardPath(prefix: prefix, shard: shard, count: shardCount)
-            do throws(ServingError) {
-                shards.append(try ModelFile(path: path))
-            } catch {
-                throw .dataLoss("checkpoint \(prefix) is missing data shard \(shard) of \(shardCount): \(error.message)")
+        return (entries, keys, shardCount)
+    }
+
+    /// The data shards `<prefix>.index` names that are missing or shorter than its entries need,
+    /// as (file name, bytes present or nil when absent, bytes needed); empty when all are in place.
+    public static func incompleteShards(prefix: String) throws(ServingError) -> [(name: String, present: Int?, needed: Int)] {
+        let index = try readIndex(prefix: prefix)
+        var needed = [Int](repeating: 0, count: index.shardCount)
+        for entry in index.entries.values where entry.shard < needed.count {
+            needed[entry.shard] = max(needed[entry.shard], entry.offset + entry.size)
+        }
+        var incomplete: [(name: String, present: Int?, needed: Int)] = []
+        for (shard, bytes) in needed.enumerated() {
+            let path = shardPath(prefix: prefix, shard: shard, count: index.shardCount)
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            var info = stat()
+            if stat(path, &info) != 0 {
+                incomplete.append((name, nil, bytes))
+            } else if (info.st_mode & S_IFMT) == S_IFREG, Int(info.st_size) < bytes {
+                incomplete.append((name, Int(info.st_size), bytes))
             }
         }
-        self.keys = keys
-        self.entries = entries
-        self.shards = shards
+        return incomplete
     }
 
     /// `<prefix>.data-00000-of-00001` style shard file name.

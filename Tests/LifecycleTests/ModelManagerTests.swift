@@ -73,7 +73,7 @@ func predictOne(_ manager: ModelManager, _ request: VersionRequest = .latest) th
         ModelManager(
             configurations: [ModelConfiguration(name: "m", basePath: directory.path, versionPolicy: policy,
                                                 versionLabels: labels)],
-            loader: loader, scheduler: scheduler, pollInterval: nil, maxLoadRetries: 0)
+            loader: loader, scheduler: scheduler, options: LifecycleOptions(maxLoadRetries: 0))
     }
 
     @Test func servesTheLatestVersionAndIgnoresNonNumericDirectories() throws {
@@ -177,7 +177,7 @@ func predictOne(_ manager: ModelManager, _ request: VersionRequest = .latest) th
     @Test func missingBasePathServesNothingAndDoesNotCrash() throws {
         let manager = ModelManager(
             configurations: [ModelConfiguration(name: "m", basePath: "/nonexistent/model/path")],
-            loader: FakeLoader(), scheduler: scheduler, pollInterval: nil)
+            loader: FakeLoader(), scheduler: scheduler)
         manager.pollOnce()
         #expect(!manager.isReady)
         #expect(throws: ServingError.self) { try manager.servable(model: "m", version: .latest) }
@@ -204,7 +204,7 @@ func predictOne(_ manager: ModelManager, _ request: VersionRequest = .latest) th
         try directory.add("1")
         let manager = ModelManager(
             configurations: [ModelConfiguration(name: "m", basePath: directory.path)],
-            loader: FakeLoader(), scheduler: scheduler, pollInterval: .milliseconds(50))
+            loader: FakeLoader(), scheduler: scheduler, options: LifecycleOptions(pollInterval: .milliseconds(50)))
         manager.start()
         defer { manager.stop() }
         let deadline = Date().addingTimeInterval(10)
@@ -226,7 +226,7 @@ func predictOne(_ manager: ModelManager, _ request: VersionRequest = .latest) th
         try second.add("5")
         let manager = ModelManager(
             configurations: [ModelConfiguration(name: "m", basePath: first.path)],
-            loader: FakeLoader(), scheduler: scheduler, pollInterval: nil)
+            loader: FakeLoader(), scheduler: scheduler)
         manager.pollOnce()
         #expect(try predictOne(manager) == 1)
 
@@ -248,7 +248,7 @@ func predictOne(_ manager: ModelManager, _ request: VersionRequest = .latest) th
         try second.add("4")
         let manager = ModelManager(
             configurations: [ModelConfiguration(name: "m", basePath: first.path)],
-            loader: FakeLoader(), scheduler: scheduler, pollInterval: nil)
+            loader: FakeLoader(), scheduler: scheduler)
         manager.start()
         defer { manager.stop() }
         manager.reconfigure([ModelConfiguration(name: "m", basePath: first.path), ModelConfiguration(name: "n", basePath: second.path)])
@@ -263,7 +263,7 @@ func predictOne(_ manager: ModelManager, _ request: VersionRequest = .latest) th
         for name in ["1", "2"] { try directory.add(name) }
         let manager = ModelManager(
             configurations: [ModelConfiguration(name: "m", basePath: directory.path)],
-            loader: FakeLoader(), scheduler: scheduler, pollInterval: nil)
+            loader: FakeLoader(), scheduler: scheduler)
         manager.pollOnce()
         #expect(try predictOne(manager) == 2)
         manager.reconfigure([ModelConfiguration(name: "m", basePath: directory.path, versionPolicy: .specific([1]))])

@@ -68,12 +68,13 @@ import Testing
         defer { _ = failing.stop() }
         let failingURL = "http://127.0.0.1:\(failing.port)"
         let deadline = Date().addingTimeInterval(60)
-        var message = ""
-        while Date() < deadline, message.isEmpty {
+        var message = "", state = ""
+        while Date() < deadline, state != "END" {
             let status = try curl("\(failingURL)/v1/models/w", http2: false)
             let versions = ((status.json as? [String: Any])?["model_version_status"] as? [[String: Any]]) ?? []
+            state = (versions.first?["state"] as? String) ?? ""
             message = ((versions.first?["status"] as? [String: Any])?["error_message"] as? String) ?? ""
-            if message.isEmpty { usleep(50_000) }
+            if state != "END" { usleep(50_000) }
         }
         #expect(message.contains("warmup request 2 of 2 failed: no signature 'nope'"), "\(message)")
         let refused = try curl("\(failingURL)/v1/models/w:classify", http2: false, method: "POST", body: body)

@@ -90,8 +90,8 @@ extension GRPCService {
                 var proto = Tensorflow_Serving_StatusProto()
                 if let error = status.error {
                     proto.errorCode = Tensorflow_Error_Code(rawValue: error.code.rawValue) ?? .unknown
-                    proto.errorMessage = error.message
                 }
+                proto.errorMessage = status.message
                 entry.status = proto
                 return entry
             }

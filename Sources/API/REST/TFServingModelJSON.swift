@@ -20,7 +20,7 @@ enum TFServingModelJSON {
             writer.key("error_code")
             writer.string(version.error?.code.name ?? StatusCode.ok.name)
             writer.key("error_message")
-            writer.string(version.error?.message ?? "")
+            writer.string(version.message)
             writer.endObject()
             writer.endObject()
         }
