@@ -236,7 +236,10 @@ public final class ModelManager: Sendable {
                     }
                     continue
                 }
-                if entry.servable != nil, entry.loadedFrom == candidate.fingerprint { continue }
+                if entry.servable != nil, entry.loadedFrom == candidate.fingerprint {
+                    entry.status.detail = nil
+                    continue
+                }
                 if entry.attempted == candidate.fingerprint {
                     guard entry.failures <= options.maxLoadRetries else { continue }
                     guard now >= entry.retryAtNanos else {
