@@ -6,6 +6,7 @@ import Lifecycle
 import Logging
 import NIOCore
 import Runtime
+import Synchronization
 import Transport
 
 /// `model-server serve` (the default): load models and answer requests until SIGTERM.
@@ -100,10 +101,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         fflush(nil)
         manager.start()
-        let configPoller = startConfigPolling(manager: manager, batching: batching, initial: models, logger: logger)
+        let configReloading = startConfigReloading(manager: manager, batching: batching, initial: models, logger: logger)
 
         let signal = await TerminationSignal.wait()
-        configPoller?.cancel()
+        configReloading.poller?.cancel()
+        configReloading.hangup.cancel()
         logger.info("Received signal \(signal); draining in-flight requests")
         await server.shutdown(drainTimeout: .seconds(Int64(flags.shutdownDrainSeconds)))
         manager.stop()
@@ -122,30 +124,46 @@ extension ServeCommand {
     }
 
     /// Re-reads `--model_config_file` every `--model_config_file_poll_wait_seconds` and applies it when
-    /// it changed since it was last read (so a gRPC reload stays until the file changes); a file that
-    /// fails to parse is logged and the running configuration stays.
-    func startConfigPolling(
+    /// it changed since it was last read (so a gRPC reload stays until the file changes), and at once on
+    /// SIGHUP; a file that fails to parse is logged and the running configuration stays.
+    func startConfigReloading(
         manager: ModelManager, batching: BatchingOptions, initial: [ModelConfiguration], logger: Logger
-    ) -> Task<Void, Never>? {
-        guard let path = flags.modelConfigFile, flags.modelConfigFilePollWaitSeconds > 0 else { return nil }
+    ) -> (poller: Task<Void, Never>?, hangup: any DispatchSourceSignal) {
+        let path = flags.modelConfigFile
+        let lastRead = Mutex(initial)
+        let apply: @Sendable (_ always: Bool) -> Void = { always in
+            guard let path else {
+                logger.info("Received SIGHUP; there is no --model_config_file to re-read")
+                return
+            }
+            do {
+                let configurations = try ConfigFiles.modelConfigurations(path: path, batching: batching)
+                let changed = lastRead.withLock { last in
+                    defer { last = configurations }
+                    return last != configurations
+                }
+                if changed || always {
+                    logger.info("Applying model config file \(path): \(configurations.count) model(s)")
+                    manager.reconfigure(configurations)
+                }
+            } catch {
+                logger.error("Keeping the current models: \(error)")
+            }
+        }
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler { apply(true) }
+        hangup.resume()
+        guard path != nil, flags.modelConfigFilePollWaitSeconds > 0 else { return (nil, hangup) }
         let interval = flags.modelConfigFilePollWaitSeconds
-        return Task.detached {
-            var lastRead = initial
+        let poller = Task.detached {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(interval))
                 guard !Task.isCancelled else { return }
-                do {
-                    let configurations = try ConfigFiles.modelConfigurations(path: path, batching: batching)
-                    if configurations != lastRead {
-                        logger.info("Model config file \(path) changed; applying \(configurations.count) model(s)")
-                        manager.reconfigure(configurations)
-                        lastRead = configurations
-                    }
-                } catch {
-                    logger.error("Keeping the current models: \(error)")
-                }
+                apply(false)
             }
         }
+        return (poller, hangup)
     }
 }
 

@@ -7,10 +7,9 @@ having seen no failed request.
 import contextlib
 import http.client
 import json
-import os
+import signal
 import shutil
 import struct
-import subprocess
 import tempfile
 import threading
 import time
@@ -294,5 +293,34 @@ def test_two_models_load_at_once_from_a_config_file(stubs):
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
                 connection.request("POST", f"/v1/models/{name}:predict", body=BODY)
                 assert connection.getresponse().status == 200
+        finally:
+            stop_server(process)
+
+
+def test_sighup_rereads_the_model_config_file(stubs):
+    with tempfile.TemporaryDirectory() as folder:
+        for name in ("a", "b"):
+            shutil.copytree(DIGITS, Path(folder) / name / "1")
+        config = Path(folder) / "models.config"
+
+        def write(*names):
+            config.write_text("model_config_list {\n" + "".join(
+                f'  config {{ name: "{name}" base_path: "{folder}/{name}" }}\n' for name in names) + "}\n")
+
+        def answers(name):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("POST", f"/v1/models/{name}:predict", body=BODY)
+            return connection.getresponse().status
+
+        write("a")
+        process, port = start_server(f"--model_config_file={config}")
+        try:
+            assert answers("a") == 200 and answers("b") == 404
+            write("a", "b")
+            time.sleep(0.5)
+            assert answers("b") == 404, "without polling the file is read again only on SIGHUP"
+            process.send_signal(signal.SIGHUP)
+            assert wait_for(lambda: answers("b") == 200)
+            assert process.poll() is None
         finally:
             stop_server(process)
