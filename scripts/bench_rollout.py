@@ -10,7 +10,8 @@ MODEL_DIR is a bench model's base path (MODEL_DIR/1 is the SavedModel). Prints:
 - per swap, the time from the final file landing (the rename of a complete copy into the base path) to
   AVAILABLE in the status, polled every 2 ms;
 - peak RSS during swaps against the steady RSS, with --memory_budget_overflow=unload_first forced and
-  without it, as a multiple of the model's bytes;
+  without it, as a multiple of the model's bytes, and the RSS once the swaps are over (unloaded versions'
+  memory goes back to the system, so it does not grow with the number of swaps);
 - cold load: the time from start to AVAILABLE (and the load time the server logs), and, with --tf-python,
   tf.saved_model.load of the same directory.
 """
@@ -157,6 +158,8 @@ def swaps_under_load(binary, model_dir, body, seconds, every, *flags):
             loader.join()
             stop.set()
             sampler.join()
+            time.sleep(2)
+            final_rss = rss_bytes(server.process.pid)
             load_times = [float(m.group(1)) for line in server.log
                           for m in [re.search(r"Successfully loaded servable version \{name: m version: \d+\} in (\d+) ms", line)] if m]
         finally:
@@ -176,6 +179,8 @@ def swaps_under_load(binary, model_dir, body, seconds, every, *flags):
         "load_ms": load_times[1:],
         "steady_rss": steady_rss,
         "peak_rss": max(peak),
+        "final_rss": final_rss,
+        "swaps": len(landings),
     }
 
 
@@ -240,7 +245,8 @@ def main():
                   f"(max {max(landing) if landing else None}; server load time median "
                   f"{statistics.median(result['load_ms']) if result['load_ms'] else None} ms); "
                   f"peak RSS {result['peak_rss'] >> 20} MiB vs steady {result['steady_rss'] >> 20} MiB "
-                  f"(+{swap_rss:.2f}x the model's bytes)")
+                  f"(+{swap_rss:.2f}x the model's bytes); RSS 2 s after the last of {result['swaps']} swaps "
+                  f"{result['final_rss'] >> 20} MiB")
     cold_dir = args.cold_model or args.model_dir
     figures = cold_load(args.server, cold_dir)
     starts = sorted(f[0] * 1000 for f in figures)

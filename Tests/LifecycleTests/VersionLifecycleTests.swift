@@ -278,4 +278,28 @@ func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
         try FileManager.default.moveItem(atPath: parent.path + "/staging", toPath: base)
         #expect(eventually { (try? predictOne(manager)) == 3 })
     }
+
+    @Test func aConfigReloadDuringALoadKeepsTheLoadAndAppliesTheNewLabels() throws {
+        let directory = try ModelDirectory(), other = try ModelDirectory()
+        try directory.addComplete("1")
+        try other.addComplete("4")
+        let loader = RolloutLoader()
+        loader.gate.withLock { _ = $0.insert(1) }
+        let manager = ModelManager(configurations: [ModelConfiguration(name: "m", basePath: directory.path)],
+                                   loader: loader, scheduler: scheduler)
+        manager.start()
+        defer {
+            loader.gate.withLock { $0.removeAll() }
+            manager.stop()
+        }
+        #expect(eventually { loader.loadCount == 1 })
+        manager.reconfigure([ModelConfiguration(name: "m", basePath: directory.path, versionLabels: ["stable": 1]),
+                             ModelConfiguration(name: "gone", basePath: other.path)])
+        #expect(eventually { (try? manager.servable(model: "gone", version: .latest)) != nil })
+        manager.reconfigure([ModelConfiguration(name: "m", basePath: directory.path, versionLabels: ["stable": 1])])
+        loader.gate.withLock { $0.removeAll() }
+        #expect(eventually { (try? predictOne(manager, .label("stable"))) == 1 })
+        #expect(loader.loads.withLock { $0 } == [1, 4], "the load under way was neither repeated nor dropped")
+        #expect(throws: ServingError.self) { try manager.servable(model: "gone", version: .latest) }
+    }
 }
