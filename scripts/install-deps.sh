@@ -2,7 +2,7 @@
 # Installs the system packages model-server builds and tests with (Debian/Ubuntu). Idempotent.
 set -euo pipefail
 
-packages=(libopenblas-dev libnghttp2-dev zlib1g-dev pkg-config curl nghttp2-client openssl python3 python3-venv prometheus)
+packages=(libopenblas-dev libnghttp2-dev zlib1g-dev pkg-config curl nghttp2-client openssl python3 python3-venv prometheus chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

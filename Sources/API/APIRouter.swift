@@ -80,8 +80,9 @@ public final class APIRouter: ServerRequestHandler {
         routes: [APIRoute] = [],
         grpc: (any APIRouteHandler)? = nil
     ) {
-        self.routes = [APIRoute(prefix: "/v1", handler: TFServingRoutes(backend: backend, options: options))] + routes
-            + [APIRoute(prefix: "/v2", handler: KServeRoutes(backend: backend, options: options))]
+        let status = StatusRoutes.routes(backend: backend)
+        self.routes = status.beforeV1 + [APIRoute(prefix: "/v1", handler: TFServingRoutes(backend: backend, options: options))]
+            + routes + [APIRoute(prefix: "/v2", handler: KServeRoutes(backend: backend, options: options))] + status.last
         self.grpcHandler = grpc ?? GRPCService(backend: backend, options: GRPCService.Options(serverInfo: options.kserveServer))
         self.maxDecodedBodyBytes = options.maxJSONBodyBytes
         self.allowsCrossOrigin = options.allowsCrossOrigin

@@ -109,6 +109,9 @@ public protocol ServingBackend: Sendable {
     func reloadModels(
         _ list: Tensorflow_Serving_ModelConfigList, isCancelled: @escaping @Sendable () -> Bool,
         completion: @escaping @Sendable (ServingError?) -> Void)
+
+    /// Every model, its versions and live figures, for the status page.
+    func statusReport() -> ServerStatusReport
 }
 
 extension ServingBackend {
@@ -118,4 +121,6 @@ extension ServingBackend {
     ) {
         completion(.unimplemented("This server does not reload its models on request"))
     }
+
+    public func statusReport() -> ServerStatusReport { ServerStatusReport(models: []) }
 }

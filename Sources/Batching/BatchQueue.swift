@@ -18,6 +18,10 @@ public final class BatchQueue: @unchecked Sendable {
     var isScheduled = false
     /// Executions of this queue running on batch threads now.
     var running = 0
+    /// Executions started, and the requests and rows they took, since the queue was made.
+    var executions = 0
+    var executedRequests = 0
+    var executedRows = 0
 
     init(name: String, options: BatchingOptions, scheduler: BatchScheduler, process: @escaping BatchProcessor) {
         self.name = name
@@ -45,6 +49,14 @@ public final class BatchQueue: @unchecked Sendable {
 
     /// Requests waiting, for metrics and tests.
     public var queuedCount: Int { scheduler.withLock { pending.count - pendingHead } }
+
+    /// What the queue holds and has run; takes the scheduler's lock, so not for the request path.
+    public var statistics: BatchQueueStatistics {
+        scheduler.withLock {
+            BatchQueueStatistics(queuedRequests: pending.count - pendingHead, queuedRows: pendingRows, running: running,
+                                 executions: executions, executedRequests: executedRequests, executedRows: executedRows)
+        }
+    }
 
     // MARK: - Scheduler side (lock held)
 
@@ -108,4 +120,16 @@ public final class BatchQueue: @unchecked Sendable {
         for task in taken { pendingRows -= task.rows ?? 1 }
         return taken
     }
+}
+
+/// A batch queue's depth and the work it has done, for the status page.
+public struct BatchQueueStatistics: Sendable, Hashable {
+    public var queuedRequests: Int
+    public var queuedRows: Int
+    /// Executions running on batch threads now.
+    public var running: Int
+    /// Executions started since the queue was made, and the requests and rows they took.
+    public var executions: Int
+    public var executedRequests: Int
+    public var executedRows: Int
 }

@@ -100,6 +100,9 @@ public final class BatchScheduler: @unchecked Sendable {
                     nextQueue = queues.isEmpty ? 0 : nextQueue % queues.count
                 }
                 queue.running += 1
+                queue.executions += 1
+                queue.executedRequests += tasks.count
+                for task in tasks { queue.executedRows += task.rows ?? 1 }
                 condition.unlock()
                 Self.run(tasks, on: queue)
                 condition.lock()

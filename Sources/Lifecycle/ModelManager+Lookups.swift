@@ -58,6 +58,16 @@ extension ModelManager {
         return try result.get()
     }
 
+    /// Every known version of `model` with its load time and, while it serves, the servable; newest first.
+    public func details(model: String) -> [VersionDetails] {
+        state.withLock { state in
+            (state.models[model]?.versions.values ?? [:].values).map { entry in
+                VersionDetails(status: entry.status, loadedAtUnixMillis: entry.servable == nil ? nil : entry.loadedAtUnixMillis,
+                               loadMilliseconds: entry.servable == nil ? nil : entry.loadMilliseconds, servable: entry.servable)
+            }.sorted { $0.status.version > $1.status.version }
+        }
+    }
+
     /// The version a label points to, if the model and label are configured.
     public func version(forLabel label: String, model: String) -> Int64? {
         state.withLock { $0.models[model]?.configuration.versionLabels[label] }
@@ -81,4 +91,14 @@ extension ModelManager {
             }
         }
     }
+}
+
+/// A version as the status page shows it.
+public struct VersionDetails: Sendable {
+    public var status: VersionStatus
+    /// When the serving instance became available, in Unix milliseconds, and how long its load took.
+    public var loadedAtUnixMillis: Int64?
+    public var loadMilliseconds: Int?
+    /// The serving instance, while there is one.
+    public var servable: ServableVersion?
 }

@@ -28,6 +28,9 @@ public final class ModelManager: Sendable {
         /// Bytes the serving instance holds, and bytes reserved for a load under way.
         var footprint: Int64 = 0
         var reserved: Int64 = 0
+        /// When the serving instance became available (Unix milliseconds) and how long its load took.
+        var loadedAtUnixMillis: Int64?
+        var loadMilliseconds: Int?
     }
 
     struct ModelRecord {
@@ -351,6 +354,8 @@ public final class ModelManager: Sendable {
                 entry.attempted = nil
                 entry.failures = 0
                 entry.status = VersionStatus(version: version, state: .available)
+                entry.loadedAtUnixMillis = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+                entry.loadMilliseconds = Int(nanoseconds / 1_000_000)
             case .failure(let error):
                 entry.attempted = candidate.fingerprint
                 entry.failures += 1

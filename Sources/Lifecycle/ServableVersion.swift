@@ -31,6 +31,9 @@ public final class ServableVersion: Sendable {
 
     public var signatures: [String: SignatureSpec] { servable.signatures }
 
+    /// Each signature's batch queue depth and the work it has done.
+    public var queueStatistics: [String: BatchQueueStatistics] { queues.mapValues(\.statistics) }
+
     /// Queues a request on the signature's batch queue; `completion` runs on a batch thread.
     /// Throws at once for an unknown signature or a full queue. With `api`, the computation's
     /// duration is recorded as that API's runtime latency.

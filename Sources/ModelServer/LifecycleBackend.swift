@@ -36,14 +36,32 @@ struct LifecycleBackend: ServingBackend {
             }
             number = labelled
         }
-        return try manager.status(model: model, version: number).map { status in
-            ModelVersionStatus(version: status.version,
-                               state: ModelVersionState(rawValue: status.state.rawValue) ?? .unknown,
-                               error: status.error, detail: status.detail)
-        }
+        return try manager.status(model: model, version: number).map(ModelVersionStatus.init)
     }
 
     var isReady: Bool { manager.isReady }
+
+    func statusReport() -> ServerStatusReport {
+        ServerStatusReport(models: manager.configurations.map { configuration in
+            let details = manager.details(model: configuration.name)
+            return ServerStatusReport.Model(
+                name: configuration.name, basePath: configuration.basePath, labels: configuration.versionLabels,
+                versions: details.map { version in
+                    ServerStatusReport.Version(
+                        status: ModelVersionStatus(version.status),
+                        loadedAtUnixMillis: version.loadedAtUnixMillis, loadMilliseconds: version.loadMilliseconds)
+                },
+                queues: details.compactMap(\.servable).flatMap { servable in
+                    servable.queueStatistics.sorted { $0.key < $1.key }.map { signature, queue in
+                        ServerStatusReport.Queue(
+                            signature: signature, version: servable.version, queuedRequests: queue.queuedRequests,
+                            running: queue.running, executions: queue.executions,
+                            executedRequests: queue.executedRequests, executedRows: queue.executedRows)
+                    }
+                },
+                requests: ModelMetrics.served(configuration.name).live.snapshot)
+        })
+    }
 
     /// Checks the list as a config file's (absolute base paths that exist), applies it, then waits on a
     /// background thread until every model it adds or moves has an available version or failed to load.
@@ -122,5 +140,13 @@ struct RoutedServable: Servable {
         } catch {
             completion(.failure(error))
         }
+    }
+}
+
+extension ModelVersionStatus {
+    /// A lifecycle status as the protocol layer reports it.
+    init(_ status: VersionStatus) {
+        self.init(version: status.version, state: ModelVersionState(rawValue: status.state.rawValue) ?? .unknown,
+                  error: status.error, detail: status.detail)
     }
 }

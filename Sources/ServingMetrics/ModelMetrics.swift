@@ -6,6 +6,8 @@ import Tensors
 /// resolving it per request.
 public final class ModelMetrics: Sendable {
     public let modelName: String
+    /// Counts and latencies kept in process for the status page.
+    public let live = LiveRequestStatistics()
     private let factory: any MetricsFactory
     /// By `StatusCode.rawValue`.
     private let requestCounts: [LazyHandle<Counter>]
@@ -31,6 +33,7 @@ public final class ModelMetrics: Sendable {
     /// `startedAt` (`MonotonicClock` nanoseconds).
     public func requestFinished(_ api: InferenceAPI, via entrypoint: Entrypoint, status: StatusCode, startedAt: UInt64) {
         let elapsed = MonotonicClock.nanoseconds(since: startedAt)
+        live.record(status, nanoseconds: elapsed)
         requestCount(status).increment()
         guard status == .ok else { return }
         let latency = requestLatencies[api.rawValue * Entrypoint.allCases.count + entrypoint.rawValue].get {

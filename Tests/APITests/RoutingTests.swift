@@ -65,11 +65,19 @@ import Transport
         #expect(response.errorMessage?.contains("not both") == true)
     }
 
-    @Test(arguments: ["/v1/models/m/bogus", "/v1/models", "/v3/models/m", "/", "/v1/models/m:foo"])
+    @Test(arguments: ["/v1/models/m/bogus", "/v1/models", "/v3/models/m", "/statusx", "/v1/models/m:foo"])
     func malformedPathIs404NamingIt(path: String) throws {
         let response = try #require(send(router, request("GET", path)))
         #expect(response.status == 404)
         #expect(response.errorMessage == "Malformed request: GET \(path)")
+    }
+
+    @Test(arguments: ["/", "/status", "/v1/status"])
+    func statusPageAndItsJSON(path: String) throws {
+        let response = try #require(send(router, request("GET", path)))
+        #expect(response.status == 200)
+        let type = response.headers.first { $0.name == "content-type" }?.value
+        #expect(type == (path == "/v1/status" ? "application/json" : "text/html; charset=utf-8"))
     }
 
     @Test func wrongMethodIs405() throws {
