@@ -1,5 +1,7 @@
 import Dispatch
+import Logging
 import NIOCore
+import ServingMetrics
 import Tensors
 import Transport
 
@@ -44,16 +46,19 @@ public final class APIRouter: ServerRequestHandler {
         public var restTimeout: Duration?
         /// Answer browsers' CORS preflight requests and allow any origin (`--rest_api_enable_cors_support`).
         public var allowsCrossOrigin: Bool
+        /// Where one line per answered request goes (`--access_log`); nil keeps no access log.
+        public var accessLog: Logger?
 
         public init(
             maxJSONBodyBytes: Int = 256 << 20, maxJSONDepth: Int = 64, kserveServer: KServeServerInfo = KServeServerInfo(),
-            restTimeout: Duration? = nil, allowsCrossOrigin: Bool = false
+            restTimeout: Duration? = nil, allowsCrossOrigin: Bool = false, accessLog: Logger? = nil
         ) {
             self.maxJSONBodyBytes = maxJSONBodyBytes
             self.maxJSONDepth = maxJSONDepth
             self.kserveServer = kserveServer
             self.restTimeout = restTimeout
             self.allowsCrossOrigin = allowsCrossOrigin
+            self.accessLog = accessLog
         }
 
         /// The deadline of a REST inference request that starts now, on the batch queues' clock.
@@ -69,6 +74,7 @@ public final class APIRouter: ServerRequestHandler {
     private let grpcHandler: (any APIRouteHandler)?
     private let maxDecodedBodyBytes: Int
     private let allowsCrossOrigin: Bool
+    private let accessLog: Logger?
     private static let crossOriginHeaders = [HeaderField("access-control-allow-origin", "*")]
 
     /// - Parameters:
@@ -86,19 +92,27 @@ public final class APIRouter: ServerRequestHandler {
         self.grpcHandler = grpc ?? GRPCService(backend: backend, options: GRPCService.Options(serverInfo: options.kserveServer))
         self.maxDecodedBodyBytes = options.maxJSONBodyBytes
         self.allowsCrossOrigin = options.allowsCrossOrigin
+        self.accessLog = options.accessLog
     }
 
     public func handle(_ request: ServerRequest, writer: any ResponseWriter) {
+        let startedAt = MonotonicClock.nanoseconds()
         let path = Self.pathWithoutQuery(request.path)
-        if let grpcHandler, request.header("content-type")?.hasPrefix("application/grpc") == true {
+        let requestID = RequestID.accepting(request.header("x-request-id"))
+        let isGRPC = grpcHandler != nil && request.header("content-type")?.hasPrefix("application/grpc") == true
+        var extraHeaders = [HeaderField("x-request-id", requestID)]
+        if allowsCrossOrigin, !isGRPC { extraHeaders += Self.crossOriginHeaders }
+        let access = accessLog.map { logger in
+            AnswerWriter.AccessRecord(
+                logger: logger, method: request.method, path: String(path),
+                protocolName: isGRPC ? "gRPC" : request.version == .http2 ? "HTTP/2" : "HTTP/1.1",
+                requestID: requestID, startedAt: startedAt)
+        }
+        let compression = isGRPC || path.hasPrefix("/v1") ? nil : HTTPContentCoding.responseFormat(accepting: request.header("accept-encoding"))
+        let writer = AnswerWriter(inner: writer, compression: compression, extraHeaders: extraHeaders, access: access)
+        if isGRPC, let grpcHandler {
             grpcHandler.handle(request, path: path, writer: writer)
             return
-        }
-        var writer = writer
-        let compression = path.hasPrefix("/v1") ? nil : HTTPContentCoding.responseFormat(accepting: request.header("accept-encoding"))
-        if compression != nil || allowsCrossOrigin {
-            writer = RESTAnswerWriter(inner: writer, compression: compression,
-                                      extraHeaders: allowsCrossOrigin ? Self.crossOriginHeaders : [])
         }
         if allowsCrossOrigin, request.method == "OPTIONS" {
             return writer.respond(ServerResponse(status: 204, headers: [

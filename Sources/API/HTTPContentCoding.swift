@@ -72,27 +72,3 @@ enum HTTPContentCoding {
         }
     }
 }
-
-/// Finishes REST answers on their way out: extra headers (CORS) on every answer, and the body
-/// compressed (with `content-encoding` set) when a compression was asked for and the body is large
-/// enough to gain from it.
-struct RESTAnswerWriter: ResponseWriter {
-    let inner: any ResponseWriter
-    let compression: (format: Zlib.Format, name: String)?
-    let extraHeaders: [HeaderField]
-
-    var isCancelled: Bool { inner.isCancelled }
-
-    func respond(_ response: ServerResponse) {
-        var finished = response
-        finished.headers.append(contentsOf: extraHeaders)
-        if let compression, response.body.readableBytes >= HTTPContentCoding.smallestCompressedBody,
-           !response.headers.contains(where: { $0.name == "content-encoding" }),
-           let compressed = Zlib.deflate(response.body.readableBytesView, format: compression.format, level: 1) {
-            finished.body = ByteBuffer(bytes: compressed)
-            finished.headers.append(HeaderField("content-encoding", compression.name))
-            finished.headers.append(HeaderField("vary", "accept-encoding"))
-        }
-        inner.respond(finished)
-    }
-}

@@ -293,9 +293,11 @@ public final class ModelManager: Sendable {
         for plan in plans {
             switch plan {
             case .load(let candidate): startLoad(configuration, candidate)
-            case .unload(let version): logger.info("Unloaded servable version {name: \(model) version: \(version)}")
+            case .unload(let version): logger.info("Unloaded servable version {name: \(model) version: \(version)}",
+                metadata: Self.metadata(model, version))
             case .refuse(let version, let reason):
-                logger.warning("Not loading servable version {name: \(model) version: \(version)}: \(reason)")
+                logger.warning("Not loading servable version {name: \(model) version: \(version)}: \(reason)",
+                metadata: Self.metadata(model, version))
             }
         }
         return retryDue
@@ -313,7 +315,8 @@ public final class ModelManager: Sendable {
 
     private func startLoad(_ configuration: ModelConfiguration, _ candidate: VersionCandidate) {
         let model = configuration.name, version = candidate.version
-        logger.info("Loading servable version {name: \(model) version: \(version)} from \(candidate.directory)")
+        logger.info("Loading servable version {name: \(model) version: \(version)} from \(candidate.directory)",
+                metadata: Self.metadata(model, version))
         let thread = Thread { [self] in
             loadSlots.wait()
             let started = DispatchTime.now().uptimeNanoseconds
@@ -371,12 +374,14 @@ public final class ModelManager: Sendable {
         }
         switch result {
         case .success:
-            logger.info("Successfully loaded servable version {name: \(model) version: \(version)} in \(nanoseconds / 1_000_000) ms")
+            logger.info("Successfully loaded servable version {name: \(model) version: \(version)} in \(nanoseconds / 1_000_000) ms",
+                metadata: Self.metadata(model, version))
         case .failure(let error):
             let next = failures <= retries
                 ? "retrying in \(options.loadRetryInterval) (attempt \(failures) of \(retries + 1)) or when its files change"
                 : "retrying when its files change"
-            logger.error("Failed to load servable version {name: \(model) version: \(version)} from \(candidate.directory): \(error.message); \(next)")
+            logger.error("Failed to load servable version {name: \(model) version: \(version)} from \(candidate.directory): \(error.message); \(next)",
+                metadata: Self.metadata(model, version))
         }
         loadsFinished.lock()
         loadsFinished.broadcast()
@@ -392,5 +397,10 @@ public final class ModelManager: Sendable {
             return state.releasing.isEmpty
         }
         if release { loader.releaseUnusedMemory() }
+    }
+
+    /// The structured-log fields of a line about one version.
+    static func metadata(_ model: String, _ version: Int64) -> Logger.Metadata {
+        ["model": "\(model)", "version": "\(version)"]
     }
 }

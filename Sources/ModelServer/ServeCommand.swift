@@ -31,12 +31,29 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(flags.port), (0...65535).contains(flags.restAPIPort) else {
             throw ValidationError("--port and --rest_api_port must be between 0 and 65535")
         }
+        guard ["text", "json"].contains(flags.logFormat) else {
+            throw ValidationError("--log_format must be text or json, got '\(flags.logFormat)'")
+        }
+        guard Logger.Level(rawValue: flags.logLevel) != nil else {
+            throw ValidationError(
+                "--log_level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got '\(flags.logLevel)'")
+        }
         guard flags.sslHandshakeTimeoutSeconds > 0 else {
             throw ValidationError("--ssl_handshake_timeout_seconds must be at least 1")
         }
     }
 
     func run() async throws {
+        let level = Logger.Level(rawValue: flags.logLevel) ?? .info
+        if flags.logFormat == "json" {
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        } else {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
         let logger = Logger(label: "model-server")
         var routes: [APIRoute] = []
         if let path = flags.monitoringConfigFile, let metricsPath = try ConfigFiles.prometheusPath(path: path) {
@@ -84,7 +101,8 @@ struct ServeCommand: AsyncParsableCommand {
             options: APIRouter.Options(
                 maxJSONBodyBytes: flags.maxRequestBodyBytes,
                 restTimeout: flags.restAPITimeoutInMs > 0 ? .milliseconds(flags.restAPITimeoutInMs) : nil,
-                allowsCrossOrigin: flags.restAPIEnableCORSSupport),
+                allowsCrossOrigin: flags.restAPIEnableCORSSupport,
+                accessLog: flags.accessLog ? Logger(label: "model-server.access") : nil),
             routes: routes)
         var ports = [flags.port]
         if flags.restAPIPort != 0 { ports.append(flags.restAPIPort) }

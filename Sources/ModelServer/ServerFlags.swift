@@ -75,6 +75,17 @@ struct ServerFlags: ParsableArguments {
     @Option(name: .customLong("load_retry_interval_micros"), help: "Wait between load attempts, in microseconds.")
     var loadRetryIntervalMicros: Int = 60_000_000
 
+    @Option(name: .customLong("log_format"), help: "How log lines are written to stderr: text or json (one object per line).")
+    var logFormat: String = "text"
+
+    @Option(name: .customLong("log_level"),
+            help: "Least severe log level written: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("access_log"),
+            help: "Log one line per answered request: method, path, protocol, status, bytes, duration, request id (true/false).")
+    var accessLog: Bool = false
+
     @Option(name: .customLong("num_load_threads"), help: "Versions loaded at the same time; 0 = 1.")
     var numLoadThreads: Int = 2
 

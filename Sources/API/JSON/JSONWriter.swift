@@ -1,12 +1,12 @@
 import NIOCore
 
-/// Writes JSON text straight into a `ByteBuffer`. Commas are placed automatically: a value or key
+/// Writes JSON text straight into a `ByteBuffer` (responses, and the server's JSON log lines). Commas are placed automatically: a value or key
 /// written after a completed value at the same level is preceded by one.
-struct JSONWriter {
-    var buffer: ByteBuffer
+public struct JSONWriter {
+    public var buffer: ByteBuffer
     private var needsComma = false
 
-    init(capacity: Int = 256) {
+    public init(capacity: Int = 256) {
         buffer = ByteBufferAllocator().buffer(capacity: capacity)
     }
 
@@ -14,50 +14,50 @@ struct JSONWriter {
         if needsComma { buffer.writeInteger(UInt8(ascii: ",")) }
     }
 
-    mutating func beginObject() {
+    public mutating func beginObject() {
         separate()
         buffer.writeInteger(UInt8(ascii: "{"))
         needsComma = false
     }
 
-    mutating func endObject() {
+    public mutating func endObject() {
         buffer.writeInteger(UInt8(ascii: "}"))
         needsComma = true
     }
 
-    mutating func beginArray() {
+    public mutating func beginArray() {
         separate()
         buffer.writeInteger(UInt8(ascii: "["))
         needsComma = false
     }
 
-    mutating func endArray() {
+    public mutating func endArray() {
         buffer.writeInteger(UInt8(ascii: "]"))
         needsComma = true
     }
 
-    mutating func key(_ name: String) {
+    public mutating func key(_ name: String) {
         separate()
         writeQuoted(name.utf8)
         buffer.writeInteger(UInt8(ascii: ":"))
         needsComma = false
     }
 
-    mutating func string(_ value: String) {
+    public mutating func string(_ value: String) {
         separate()
         writeQuoted(value.utf8)
         needsComma = true
     }
 
     /// A string from raw bytes the caller knows to be valid UTF-8.
-    mutating func string<Bytes: Collection>(utf8 bytes: Bytes) where Bytes.Element == UInt8 {
+    public mutating func string<Bytes: Collection>(utf8 bytes: Bytes) where Bytes.Element == UInt8 {
         separate()
         writeQuoted(bytes)
         needsComma = true
     }
 
     /// `{"b64": "<base64 of bytes>"}`.
-    mutating func base64Object<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+    public mutating func base64Object<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         separate()
         buffer.writeStaticString("{\"b64\":\"")
         Base64.encode(bytes, into: &buffer)
@@ -65,19 +65,19 @@ struct JSONWriter {
         needsComma = true
     }
 
-    mutating func bool(_ value: Bool) {
+    public mutating func bool(_ value: Bool) {
         separate()
         if value { buffer.writeStaticString("true") } else { buffer.writeStaticString("false") }
         needsComma = true
     }
 
-    mutating func null() {
+    public mutating func null() {
         separate()
         buffer.writeStaticString("null")
         needsComma = true
     }
 
-    mutating func int(_ value: Int64) {
+    public mutating func int(_ value: Int64) {
         separate()
         if value < 0 {
             buffer.writeInteger(UInt8(ascii: "-"))
@@ -88,14 +88,14 @@ struct JSONWriter {
         needsComma = true
     }
 
-    mutating func uint(_ value: UInt64) {
+    public mutating func uint(_ value: UInt64) {
         separate()
         writeDigits(value)
         needsComma = true
     }
 
     /// Shortest text that reads back as the same `Float`; NaN and infinities bare, as TF Serving writes them.
-    mutating func float(_ value: Float) {
+    public mutating func float(_ value: Float) {
         separate()
         if value.isFinite {
             buffer.writeString(value.description)
@@ -106,7 +106,7 @@ struct JSONWriter {
     }
 
     /// Shortest text that reads back as the same `Double`; NaN and infinities bare.
-    mutating func double(_ value: Double) {
+    public mutating func double(_ value: Double) {
         separate()
         if value.isFinite {
             buffer.writeString(value.description)
