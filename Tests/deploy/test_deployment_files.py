@@ -58,14 +58,39 @@ def kserve_documents():
             for document in yaml.safe_load_all(path.read_text()) if document]
 
 
-def test_kserve_files_match_the_kserve_schema():
-    import jsonschema
+def kserve_crd_schemas():
+    """The openAPIV3Schema of every served version of KServe's own CRDs (vendored, see kserve-crds/README.md),
+    by (kind, apiVersion)."""
+    import gzip
     import yaml
-    schemas = yaml.safe_load((pathlib.Path(__file__).parent / "kserve-schema.yaml").read_text())
+    schemas = {}
+    for path in sorted((pathlib.Path(__file__).parent / "kserve-crds").glob("*.yaml.gz")):
+        crd = yaml.safe_load(gzip.decompress(path.read_bytes()))
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            if version.get("served"):
+                schemas[(kind, f"{group}/{version['name']}")] = version["schema"]["openAPIV3Schema"]
+    return schemas
+
+
+def test_kserve_files_match_kserves_crd_schemas():
+    import jsonschema
+    schemas = kserve_crd_schemas()
+    assert ("InferenceService", "serving.kserve.io/v1beta1") in schemas
+    assert ("ServingRuntime", "serving.kserve.io/v1alpha1") in schemas
     documents = kserve_documents()
     assert {document["kind"] for document in documents} == {"ServingRuntime", "InferenceService"}
     for document in documents:
-        jsonschema.validate(document, schemas[document["kind"]])
+        jsonschema.validate(document, schemas[(document["kind"], document["apiVersion"])])
+
+
+def test_the_crd_schemas_catch_a_wrong_field_type():
+    import jsonschema
+    schemas = kserve_crd_schemas()
+    runtime = next(d for d in kserve_documents() if d["kind"] == "ServingRuntime")
+    broken = {**runtime, "spec": {**runtime["spec"], "protocolVersions": "v1"}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schemas[("ServingRuntime", runtime["apiVersion"])])
 
 
 def test_kserve_runtime_speaks_v1_and_v2_for_tensorflow_and_the_service_uses_it():
