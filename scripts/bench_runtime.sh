@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Builds model-server in release mode, makes the benchmark SavedModels and a Python venv with
 # TensorFlow and onnxruntime, then prints the runtime comparison table (scripts/bench_runtime.py).
-# Usage: bash scripts/bench_runtime.sh [threads]
+# Usage: bash scripts/bench_runtime.sh [threads]   (PLOT=file.png also draws the table, scripts/plot_bench.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# PLOT=file.png: run as usual, then draw the printed figures (scripts/plot_bench.sh runtime).
+if [ -n "${PLOT:-}" ] && [ -z "${PLOTTING_RUN:-}" ]; then
+    printed=$(mktemp)
+    status=0
+    PLOTTING_RUN=1 bash "$0" "$@" | tee "$printed" || status=$?
+    bash scripts/plot_bench.sh runtime "$printed" "$PLOT"
+    rm -f "$printed"
+    exit "$status"
+fi
 threads="${1:-1}"
 venv="${BENCH_VENV:-.venv-bench}"
 models="${BENCH_MODELS:-/tmp/bench-models}"

@@ -9,11 +9,21 @@
 #   MODES        any of off on timeout (default "off on"): on = --enable_batching with max_batch_size 64
 #                and the default (adaptive) scheduling; timeout = TF Serving's 1 ms batch_timeout_micros
 #   SCRATCH_PATH build directory (default .build)
+#   PLOT         also draw latency against throughput into this PNG (scripts/plot_bench.sh)
 # Prints one row per (model, mode, protocol, load): req/s, mean, p50, p99 (µs), failed requests (h2load
 # failures plus answers that were not OK, from the server's metrics), server CPU µs per request, and the
 # mean executed batch size from the metrics. REST and KServe JSON/binary go over HTTP/1.1, gRPC over h2c.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# PLOT=file.png: run as usual, then draw the printed figures (scripts/plot_bench.sh serving).
+if [ -n "${PLOT:-}" ] && [ -z "${PLOTTING_RUN:-}" ]; then
+    printed=$(mktemp)
+    status=0
+    PLOTTING_RUN=1 bash "$0" "$@" | tee "$printed" || status=$?
+    bash scripts/plot_bench.sh serving "$printed" "$PLOT"
+    rm -f "$printed"
+    exit "$status"
+fi
 requests="${1:-20000}"
 models_dir="${MODELS_DIR:-/tmp/bench-models}"
 models="${MODELS:-mlp cnn}"
