@@ -4,14 +4,9 @@
 # Usage: bash scripts/bench_runtime.sh [threads]   (PLOT=file.png also draws the table, scripts/plot_bench.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# PLOT=file.png: run as usual, then draw the printed figures (scripts/plot_bench.sh runtime).
+# PLOT=file.png: run as usual, then draw the printed figures.
 if [ -n "${PLOT:-}" ] && [ -z "${PLOTTING_RUN:-}" ]; then
-    printed=$(mktemp)
-    status=0
-    PLOTTING_RUN=1 bash "$0" "$@" | tee "$printed" || status=$?
-    bash scripts/plot_bench.sh runtime "$printed" "$PLOT"
-    rm -f "$printed"
-    exit "$status"
+    PLOTTING_RUN=1 exec bash scripts/plot_bench.sh --after runtime "$PLOT" bash "$0" "$@"
 fi
 threads="${1:-1}"
 venv="${BENCH_VENV:-.venv-bench}"

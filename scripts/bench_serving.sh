@@ -15,14 +15,9 @@
 # mean executed batch size from the metrics. REST and KServe JSON/binary go over HTTP/1.1, gRPC over h2c.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# PLOT=file.png: run as usual, then draw the printed figures (scripts/plot_bench.sh serving).
+# PLOT=file.png: run as usual, then draw the printed figures.
 if [ -n "${PLOT:-}" ] && [ -z "${PLOTTING_RUN:-}" ]; then
-    printed=$(mktemp)
-    status=0
-    PLOTTING_RUN=1 bash "$0" "$@" | tee "$printed" || status=$?
-    bash scripts/plot_bench.sh serving "$printed" "$PLOT"
-    rm -f "$printed"
-    exit "$status"
+    PLOTTING_RUN=1 exec bash scripts/plot_bench.sh --after serving "$PLOT" bash "$0" "$@"
 fi
 requests="${1:-20000}"
 models_dir="${MODELS_DIR:-/tmp/bench-models}"
