@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # PLOT=file.png: run as usual, then draw the printed figures.
 if [ -n "${PLOT:-}" ] && [ -z "${PLOTTING_RUN:-}" ]; then
-    PLOTTING_RUN=1 exec bash scripts/plot_bench.sh --after runtime "$PLOT" bash "$0" "$@"
+    PLOTTING_RUN=1 exec bash scripts/plot_bench.sh --after runtime "$PLOT" bash "scripts/$(basename "$0")" "$@"
 fi
 threads="${1:-1}"
 venv="${BENCH_VENV:-.venv-bench}"

@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # PLOT=file.png: run as usual, then draw the printed figures.
 if [ -n "${PLOT:-}" ] && [ -z "${PLOTTING_RUN:-}" ]; then
-    PLOTTING_RUN=1 exec bash scripts/plot_bench.sh --after serving "$PLOT" bash "$0" "$@"
+    PLOTTING_RUN=1 exec bash scripts/plot_bench.sh --after serving "$PLOT" bash "scripts/$(basename "$0")" "$@"
 fi
 requests="${1:-20000}"
 models_dir="${MODELS_DIR:-/tmp/bench-models}"
