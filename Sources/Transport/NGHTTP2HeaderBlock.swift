@@ -16,6 +16,13 @@ enum NGHTTP2HeaderBlock {
         }
     }
 
+    /// Fields whose value differs in every response: HPACK would add each one to the connection's
+    /// dynamic table (evicting fields worth keeping, and lengthening nghttp2's lookup chains for that
+    /// name with entries never used again), so they are sent as literals that are never indexed.
+    static func isUniquePerResponse(_ name: String) -> Bool {
+        name.utf8.count == 12 && name == "x-request-id"
+    }
+
     private static let statusName: StaticString = ":status"
     private static let contentLengthName: StaticString = "content-length"
     /// Room for the decimal digits of any `Int`.
@@ -39,13 +46,16 @@ enum NGHTTP2HeaderBlock {
                 var offset = 0
                 var index = 0
                 @inline(__always)
-                func append(name: UnsafePointer<UInt8>, nameLength: Int, value: UnsafePointer<UInt8>, valueLength: Int) {
+                func append(
+                    name: UnsafePointer<UInt8>, nameLength: Int, value: UnsafePointer<UInt8>, valueLength: Int,
+                    indexed: Bool = true
+                ) {
                     nva[index] = nghttp2_nv(
                         name: UnsafeMutablePointer(mutating: name),
                         value: UnsafeMutablePointer(mutating: value),
                         namelen: nameLength,
                         valuelen: valueLength,
-                        flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                        flags: UInt8(indexed ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue)
                     )
                     index += 1
                 }
@@ -78,7 +88,8 @@ enum NGHTTP2HeaderBlock {
                 for field in fields where !isExcluded(field.name) {
                     let (name, nameLength) = copy(field.name, lowercase: true)
                     let (value, valueLength) = copy(field.value, lowercase: false)
-                    append(name: name, nameLength: nameLength, value: value, valueLength: valueLength)
+                    append(name: name, nameLength: nameLength, value: value, valueLength: valueLength,
+                           indexed: !isUniquePerResponse(field.name))
                 }
                 if let contentLength { appendNumber(name: contentLengthName, contentLength) }
                 return body(UnsafePointer(nva.baseAddress.unsafelyUnwrapped), index)
