@@ -106,6 +106,8 @@ import Testing
         let x = Tensor([Float(-2), -0.5, 0, 3, 8], shape: [5])
         #expect(try UnaryKernel<ReluFunction>(op: "Relu").run([x])[0].scalars(as: Float.self) == [0, 0, 0, 3, 8])
         #expect(try UnaryKernel<Relu6Function>(op: "Relu6").run([x])[0].scalars(as: Float.self) == [0, 0, 0, 3, 6])
+        #expect(try UnaryKernel<SoftsignFunction>(op: "Softsign").run([x])[0].scalars(as: Float.self)
+            == [-2 / Float(3), -0.5 / Float(1.5), 0, 0.75, 8 / Float(9)])
         let sigmoid = try UnaryKernel<SigmoidFunction>(op: "Sigmoid").run([x])[0].scalars(as: Float.self)
         let tanh = try UnaryKernel<TanhFunction>(op: "Tanh").run([x])[0].scalars(as: Float.self)
         for (index, value) in x.scalars(as: Float.self).enumerated() {

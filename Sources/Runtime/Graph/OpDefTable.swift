@@ -174,6 +174,7 @@ enum OpDefTable {
             ("Elu", "activations", { _ in UnaryKernel<EluFunction>(op: "Elu") }),
             ("Selu", "activations", { _ in UnaryKernel<SeluFunction>(op: "Selu") }),
             ("Softplus", "activations", { _ in UnaryKernel<SoftplusFunction>(op: "Softplus") }),
+            ("Softsign", "activations", { _ in UnaryKernel<SoftsignFunction>(op: "Softsign") }),
             ("Sigmoid", "y", { _ in UnaryKernel<SigmoidFunction>(op: "Sigmoid") }),
             ("Tanh", "y", { _ in UnaryKernel<TanhFunction>(op: "Tanh") }),
             ("Exp", "y", { _ in UnaryKernel<ExpFunction>(op: "Exp") }),

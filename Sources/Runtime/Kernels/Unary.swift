@@ -68,6 +68,10 @@ enum SoftplusFunction: UnaryFunction {
         x > 0 ? x + T.logOnePlus(T.exponential(-x)) : T.logOnePlus(T.exponential(x))
     }
 }
+/// Keras' `softsign`: x / (1 + |x|).
+enum SoftsignFunction: UnaryFunction {
+    @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { x / (1 + x.magnitude) }
+}
 enum EluFunction: UnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { x > 0 ? x : T.exponentialMinusOne(x) }
 }
