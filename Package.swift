@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "ServingMetricsTests", dependencies: ["ServingMetrics", "Tensors", coreMetrics, prometheus]),
         .testTarget(name: "BatchingTests", dependencies: ["Batching", "Tensors"]),
         .testTarget(name: "LifecycleTests", dependencies: ["Lifecycle", "Batching", "Tensors"]),
-        .testTarget(name: "TransportTests", dependencies: ["Transport", nio, nioPosix, nioSSL]),
+        .testTarget(name: "TransportTests", dependencies: ["Transport", "CNGHTTP2", nio, nioPosix, nioSSL]),
         .testTarget(name: "APITests", dependencies: ["API", "Tensors", "Transport", "TFProtos", "ServingMetrics", protobuf, nio]),
         .testTarget(name: "ModelServerTests", dependencies: ["ModelServer", "TFProtos", "SavedModel", protobuf]),
     ],

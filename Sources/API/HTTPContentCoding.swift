@@ -35,7 +35,7 @@ enum HTTPContentCoding {
             switch error {
             case .tooLarge(let limit):
                 return .answer(JSONResponse.error(
-                    status: 413, message: "Request body exceeds the limit of \(limit) bytes once decompressed"))
+                    status: 413, message: "Request body exceeds the limit of \(limit) bytes once decompressed (--max_request_body_bytes)"))
             case .corrupt, .trailingBytes, .couldNotStart:
                 return .answer(JSONResponse.error(
                     status: 400, message: "Could not decompress the \(codings[0]) request body: it is corrupt or truncated"))

@@ -124,8 +124,15 @@ struct RoutedServable: Servable {
         signature: String, inputs: [String: Tensor], outputFilter: [String], api: InferenceAPI, deadline: UInt64?,
         completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
     ) {
+        let inputBytes = inputs.values.reduce(0) { $0 + $1.storageByteCount }
+        do throws(ServingError) {
+            try RequestMemory.reserveInputs(inputBytes)
+        } catch {
+            return completion(.failure(error))
+        }
         do throws(ServingError) {
             try routed.predict(signature: signature, inputs: inputs, deadlineNanos: deadline, api: api) { result in
+                RequestMemory.budget.release(inputBytes)
                 guard !outputFilter.isEmpty, case .success(let outputs) = result else { return completion(result) }
                 var filtered: [String: Tensor] = [:]
                 for key in outputFilter {
@@ -138,6 +145,7 @@ struct RoutedServable: Servable {
                 completion(.success(filtered))
             }
         } catch {
+            RequestMemory.budget.release(inputBytes)
             completion(.failure(error))
         }
     }

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import Runtime
 import Synchronization
+import Tensors
 import Transport
 
 /// `model-server serve` (the default): load models and answer requests until SIGTERM.
@@ -38,6 +39,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--log_level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got '\(flags.logLevel)'")
         }
+        guard flags.maxInflightRequestBytes >= 0 else {
+            throw ValidationError("--max_inflight_request_bytes must be 0 (no limit) or a number of bytes")
+        }
+        guard flags.maxTensorElements > 0 else {
+            throw ValidationError("--max_tensor_elements must be at least 1")
+        }
         guard flags.sslHandshakeTimeoutSeconds > 0 else {
             throw ValidationError("--ssl_handshake_timeout_seconds must be at least 1")
         }
@@ -60,6 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
             let registry = PrometheusExport.bootstrap()
             routes.append(MetricsRoute(path: metricsPath) { registry.emitToBuffer() }.route)
         }
+        RequestMemory.maxTensorElements = flags.maxTensorElements
+        RequestMemory.budget.limitBytes = flags.maxInflightRequestBytes > 0 ? flags.maxInflightRequestBytes : .max
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var tls = try flags.sslConfigFile.map { path in try ConfigFiles.tlsSettings(path: path) }
         tls?.handshakeTimeout = .seconds(Int64(flags.sslHandshakeTimeoutSeconds))
@@ -110,7 +119,10 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: HTTPServer.Configuration(
                 host: flags.host, ports: ports,
                 eventLoopThreads: flags.eventLoopThreads > 0 ? flags.eventLoopThreads : nil,
-                limits: HTTPServer.Limits(maxBodyBytes: flags.maxRequestBodyBytes), tls: tls),
+                limits: HTTPServer.Limits(
+                    maxBodyBytes: flags.maxRequestBodyBytes,
+                    inflightBudget: flags.maxInflightRequestBytes > 0 ? RequestBodyBudget(RequestMemory.budget) : nil),
+                tls: tls),
             handler: router, logger: logger)
 
         let bound = try await server.start()

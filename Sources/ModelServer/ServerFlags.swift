@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensors
 
 /// Command-line flags with TensorFlow Serving's names, spellings and defaults.
 struct ServerFlags: ParsableArguments {
@@ -111,6 +112,14 @@ struct ServerFlags: ParsableArguments {
 
     @Option(name: .customLong("max_request_body_bytes"), help: "Largest request body accepted, in bytes.")
     var maxRequestBodyBytes: Int = 64 << 20
+
+    @Option(name: .customLong("max_inflight_request_bytes"),
+            help: "Bytes all requests in flight may hold together (bodies, decoded inputs, tensors their computations create); past it requests get RESOURCE_EXHAUSTED (429); 0 = no limit.")
+    var maxInflightRequestBytes: Int = 2 << 30
+
+    @Option(name: .customLong("max_tensor_elements"),
+            help: "Most elements one request tensor, or one tensor a computation makes for a request (Fill, Tile, Range, ...), may have.")
+    var maxTensorElements: Int = RequestMemory.defaultMaxTensorElements
 
     @Option(name: .customLong("monitoring_config_file"),
             help: "A MonitoringConfig text proto; prometheus_config { enable: true } serves Prometheus metrics on every port at prometheus_config.path (default /monitoring/prometheus/metrics).")

@@ -14,7 +14,9 @@ public final class CompiledSignature: Sendable {
     public var stepCount: Int { plan.steps.count }
 
     /// Validates every input against the spec (missing/extra keys, dtype, shape) and runs the plan.
-    /// `outputs` nil = all outputs. Safe to call from several threads at once.
+    /// `outputs` nil = all outputs. Safe to call from several threads at once. The tensors the run
+    /// creates are charged to `RequestMemory.budget` while they live; a run that passes it stops
+    /// with RESOURCE_EXHAUSTED.
     public func run(_ inputs: [String: Tensor], outputs: [String]? = nil) throws(ServingError) -> [String: Tensor] {
         try validate(inputs)
         let wanted: [String]
@@ -27,7 +29,9 @@ public final class CompiledSignature: Sendable {
         } else {
             wanted = Array(spec.outputs.keys)
         }
-        return try plan.run(inputs, outputs: wanted, signature: spec.name)
+        return try RequestMemory.charging { () throws(ServingError) in
+            try plan.run(inputs, outputs: wanted, signature: spec.name)
+        }
     }
 
     private func validate(_ inputs: [String: Tensor]) throws(ServingError) {

@@ -60,6 +60,16 @@ public struct Tensor: Sendable {
         return nil
     }
 
+    /// About how many bytes the tensor's storage holds: the buffer, or each string's bytes plus the
+    /// array that holds them (32 bytes a string).
+    public var storageByteCount: Int {
+        switch storage {
+        case .buffer(let buffer): return buffer.byteCount
+        case .strings(let strings): return strings.reduce(strings.count * 32) { $0 + $1.count }
+        default: return 0
+        }
+    }
+
     /// The elements of a string tensor; nil otherwise.
     public var strings: [[UInt8]]? {
         if case .strings(let strings) = storage { return strings }

@@ -8,6 +8,8 @@ public final class TensorBuffer: @unchecked Sendable {
     public let baseAddress: UnsafeMutableRawPointer
 
     public static let alignment = 64
+    /// The budget this buffer's bytes are charged to while it lives (see `RequestMemory.charging`).
+    private var chargedBudget: MemoryBudget?
 
     /// Returns the memory of released large buffers kept for reuse to the system; for after a model load,
     /// whose temporary buffers would otherwise be kept.
@@ -25,6 +27,9 @@ public final class TensorBuffer: @unchecked Sendable {
         self.byteCount = byteCount
         if byteCount >= BufferRecycler.minimumBytes {
             baseAddress = BufferRecycler.shared.take(BufferRecycler.blockSize(byteCount), alignment: Self.alignment)
+            if let charge = RequestMemory.currentCharge, charge.charge(byteCount) {
+                chargedBudget = charge.budget
+            }
         } else {
             baseAddress = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: Self.alignment)
         }
@@ -39,6 +44,7 @@ public final class TensorBuffer: @unchecked Sendable {
     }
 
     deinit {
+        chargedBudget?.release(byteCount)
         if byteCount >= BufferRecycler.minimumBytes {
             BufferRecycler.shared.give(baseAddress, size: BufferRecycler.blockSize(byteCount))
         } else {

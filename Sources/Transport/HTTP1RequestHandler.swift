@@ -12,10 +12,14 @@ final class HTTP1RequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     private enum State {
         case idle
         case receiving(HTTPRequestHead)
-        /// The body broke the limit; the rest of the request is read and dropped.
-        case discarding(HTTPRequestHead, status: Int, alreadyAnswered: Bool)
+        /// The request broke a limit and was answered at once; the connection's output is closed and
+        /// whatever the client still sends is dropped until it closes (or `refusalGrace` passes).
+        case refused
         case waitingForResponse(HTTP1ResponseWriter, keepAlive: Bool)
     }
+
+    /// How long a refused client may go on sending before the connection is closed under it.
+    private static let refusalGrace = TimeAmount.seconds(2)
 
     private let limits: HTTPServer.Limits
     private let requestHandler: any ServerRequestHandler
@@ -24,6 +28,8 @@ final class HTTP1RequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var boundSelf: NIOLoopBound<HTTP1RequestHandler>?
     private var state = State.idle
     private var body = ByteBuffer()
+    /// Bytes of the current request's body taken from `limits.inflightBudget`.
+    private var reservedBytes = 0
     private var requestNumber: UInt64 = 0
     private var quiescing = false
 
@@ -40,12 +46,14 @@ final class HTTP1RequestHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelInFlight()
+        releaseReservation()
         self.context = nil
         self.boundSelf = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         cancelInFlight()
+        releaseReservation()
         context.fireChannelInactive()
     }
 
@@ -83,18 +91,15 @@ final class HTTP1RequestHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private func receiveHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         body = ByteBuffer()
+        releaseReservation()
         let expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
         if let lengthText = head.headers.first(name: "content-length"), let length = Int(lengthText) {
             if length > limits.maxBodyBytes {
-                if expectsContinue {
-                    state = .discarding(head, status: 413, alreadyAnswered: true)
-                    writeStatusOnly(413, head: head, forceClose: true)
-                } else {
-                    state = .discarding(head, status: 413, alreadyAnswered: false)
-                }
+                refuse(RequestRefusal.bodyTooLarge(declared: length, limits: limits, grpc: false))
                 return
             }
             if length > 0 {
+                guard reserve(length) else { return }
                 body.reserveCapacity(length)
             }
         }
@@ -105,11 +110,14 @@ final class HTTP1RequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private func receiveBody(_ chunk: ByteBuffer) {
-        guard case .receiving(let head) = state else { return }
-        if body.readableBytes + chunk.readableBytes > limits.maxBodyBytes {
-            body = ByteBuffer()
-            state = .discarding(head, status: 413, alreadyAnswered: false)
+        guard case .receiving = state else { return }
+        let total = body.readableBytes + chunk.readableBytes
+        if total > limits.maxBodyBytes {
+            refuse(RequestRefusal.bodyTooLarge(declared: nil, limits: limits, grpc: false))
             return
+        }
+        if total > reservedBytes {
+            guard reserve(total - reservedBytes) else { return }
         }
         if body.readableBytes == 0 && body.capacity == 0 {
             body = chunk
@@ -135,13 +143,41 @@ final class HTTP1RequestHandler: ChannelInboundHandler, RemovableChannelHandler 
             )
             body = ByteBuffer()
             requestHandler.handle(request, writer: writer)
-        case .discarding(let head, let status, let alreadyAnswered):
-            state = .idle
-            if !alreadyAnswered {
-                writeStatusOnly(status, head: head, forceClose: false)
-            }
+        case .refused:
+            context.close(promise: nil)
         case .idle, .waitingForResponse:
             break
+        }
+    }
+
+    /// Takes `bytes` more for the current body from the in-flight budget, or refuses the request.
+    private func reserve(_ bytes: Int) -> Bool {
+        guard let budget = limits.inflightBudget else { return true }
+        guard budget.reserve(bytes) else {
+            refuse(RequestRefusal.inflightBudgetExhausted(adding: bytes, budget: budget, limits: limits, grpc: false))
+            return false
+        }
+        reservedBytes += bytes
+        return true
+    }
+
+    private func releaseReservation() {
+        guard reservedBytes > 0 else { return }
+        limits.inflightBudget?.release(reservedBytes)
+        reservedBytes = 0
+    }
+
+    /// Answers a request that broke a limit without reading the rest of it: the answer goes out at
+    /// once, then the connection's output is closed (so the client sees the answer rather than a
+    /// reset) and the connection is closed when the client is done or after `refusalGrace`.
+    private func refuse(_ response: ServerResponse) {
+        state = .refused
+        body = ByteBuffer()
+        releaseReservation()
+        guard let context else { return }
+        write(response, keepAlive: false, closing: .output)
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.refusalGrace) {
+            context.close(promise: nil)
         }
     }
 
@@ -156,14 +192,13 @@ final class HTTP1RequestHandler: ChannelInboundHandler, RemovableChannelHandler 
     func writeResponse(_ response: ServerResponse, requestNumber: UInt64) {
         guard requestNumber == self.requestNumber, case .waitingForResponse(_, let keepAlive) = state else { return }
         state = .idle
+        releaseReservation()
         write(response, keepAlive: keepAlive && !quiescing)
     }
 
-    private func writeStatusOnly(_ status: Int, head: HTTPRequestHead, forceClose: Bool) {
-        write(ServerResponse(status: status), keepAlive: head.isKeepAlive && !forceClose && !quiescing)
-    }
-
-    private func write(_ response: ServerResponse, keepAlive: Bool) {
+    /// Writes `response`; without keep-alive the connection (or, for `closing: .output`, its
+    /// output side) is closed once it is out.
+    private func write(_ response: ServerResponse, keepAlive: Bool, closing mode: CloseMode = .all) {
         guard let context else { return }
         var headers = HTTPHeaders()
         headers.reserveCapacity(response.headers.count + 2)
@@ -183,7 +218,10 @@ final class HTTP1RequestHandler: ChannelInboundHandler, RemovableChannelHandler 
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         } else {
             context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
+                guard mode == .output else { return context.close(promise: nil) }
+                let closed = context.eventLoop.makePromise(of: Void.self)
+                context.close(mode: .output, promise: closed)
+                closed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
             }
         }
     }

@@ -174,6 +174,7 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
         for stream in streams {
             stream.isClosed = true
             stream.markCancelled()
+            releaseReservation(of: stream)
         }
         streams.removeAll()
         completedStreams.removeAll()
@@ -353,20 +354,40 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
     }
 
-    /// Answers a request that broke a limit before it reached the handler.
-    private func reject(_ stream: HTTP2Stream, status: Int) {
+    /// Answers a request that broke a limit before it reached the handler; the body it still
+    /// sends is dropped (nghttp2 resets the stream with NO_ERROR once the answer is out).
+    private func reject(_ stream: HTTP2Stream, with response: ServerResponse) {
         guard let session else { return }
         let wasDispatched = stream.phase != .receiving
         stream.phase = .rejected
         stream.fields.removeAll()
         stream.authorityEntry = nil
         stream.body = ByteBuffer()
+        releaseReservation(of: stream)
         if wasDispatched {
             nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.streamID, UInt32(NGHTTP2_REFUSED_STREAM.rawValue))
         } else {
-            submit(ServerResponse(status: status), stream: stream, session: session)
+            submit(response, stream: stream, session: session)
         }
         scheduleFlush()
+    }
+
+    /// Takes `bytes` more for the stream's body from the in-flight budget, or rejects the stream.
+    private func reserve(_ bytes: Int, for stream: HTTP2Stream) -> Bool {
+        guard let budget = limits.inflightBudget else { return true }
+        guard budget.reserve(bytes) else {
+            reject(stream, with: RequestRefusal.inflightBudgetExhausted(
+                adding: bytes, budget: budget, limits: limits, grpc: stream.isGRPC))
+            return false
+        }
+        stream.reservedBytes += bytes
+        return true
+    }
+
+    private func releaseReservation(of stream: HTTP2Stream) {
+        guard stream.reservedBytes > 0 else { return }
+        limits.inflightBudget?.release(stream.reservedBytes)
+        stream.reservedBytes = 0
     }
 
     // MARK: nghttp2 callbacks (see NGHTTP2Callbacks)
@@ -405,6 +426,8 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
         if bytes(name, equal: "content-length") {
             stream.declaredContentLength = decimalValue(value)
+        } else if bytes(name, equal: "content-type") {
+            stream.isGRPC = RequestRefusal.isGRPC(contentType: value)
         } else if bytes(name, equal: "host") {
             stream.hasHostField = true
             if let entry = stream.authorityEntry {
@@ -418,11 +441,11 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
     func receivedHeadersFrame(stream: HTTP2Stream, isRequestHeaders: Bool, endStream: Bool) {
         if isRequestHeaders, stream.phase == .receiving {
             if stream.headerListSize > limits.maxHeaderListSize {
-                reject(stream, status: 431)
+                reject(stream, with: ServerResponse(status: 431))
             } else if let length = stream.declaredContentLength {
                 if length > limits.maxBodyBytes {
-                    reject(stream, status: 413)
-                } else if length > 0 {
+                    reject(stream, with: RequestRefusal.bodyTooLarge(declared: length, limits: limits, grpc: stream.isGRPC))
+                } else if length > 0, reserve(length, for: stream) {
                     stream.body.reserveCapacity(length)
                 }
             }
@@ -434,9 +457,13 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func receiveData(stream: HTTP2Stream, bytes: UnsafeRawBufferPointer) {
         guard stream.phase == .receiving else { return }
-        if stream.body.readableBytes + bytes.count > limits.maxBodyBytes {
-            reject(stream, status: 413)
+        let total = stream.body.readableBytes + bytes.count
+        if total > limits.maxBodyBytes {
+            reject(stream, with: RequestRefusal.bodyTooLarge(declared: nil, limits: limits, grpc: stream.isGRPC))
             return
+        }
+        if total > stream.reservedBytes {
+            guard reserve(total - stream.reservedBytes, for: stream) else { return }
         }
         stream.body.writeBytes(bytes)
     }
@@ -467,6 +494,7 @@ final class HTTP2SessionHandler: ChannelInboundHandler, RemovableChannelHandler 
     func streamClosed(_ stream: HTTP2Stream, errorCode: UInt32) {
         guard !stream.isClosed else { return }
         stream.isClosed = true
+        releaseReservation(of: stream)
         if stream.phase == .dispatched || errorCode != UInt32(NGHTTP2_NO_ERROR.rawValue) {
             stream.markCancelled()
         }

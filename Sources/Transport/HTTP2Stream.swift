@@ -44,6 +44,10 @@ final class HTTP2Stream: ResponseWriter, @unchecked Sendable {
     @exclusivity(unchecked) var fields = PackedHeaderFieldsBuilder()
     @exclusivity(unchecked) var headerListSize = 0
     @exclusivity(unchecked) var declaredContentLength: Int?
+    /// The request's `content-type` is gRPC, so refusals are gRPC statuses.
+    @exclusivity(unchecked) var isGRPC = false
+    /// Bytes of the body taken from the in-flight budget; given back when the stream closes.
+    @exclusivity(unchecked) var reservedBytes = 0
     @exclusivity(unchecked) var body = ByteBuffer()
     @exclusivity(unchecked) var responseBody = ByteBuffer()
     @exclusivity(unchecked) var responseTrailers: [HeaderField] = []
@@ -71,6 +75,8 @@ final class HTTP2Stream: ResponseWriter, @unchecked Sendable {
         fields.removeAll()
         headerListSize = 0
         declaredContentLength = nil
+        isGRPC = false
+        reservedBytes = 0
         body = ByteBuffer()
     }
 

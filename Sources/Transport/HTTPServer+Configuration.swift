@@ -41,8 +41,16 @@ extension HTTPServer {
 
     /// Bounds on what one peer may make the server hold.
     public struct Limits: Sendable {
-        /// Largest request body accepted; a bigger one is answered with 413.
+        /// Largest request body accepted; a bigger one is answered with 413 (gRPC: RESOURCE_EXHAUSTED)
+        /// as soon as its announced length or its data passes the limit, before the rest is read.
         public var maxBodyBytes: Int
+        /// How refusals name `maxBodyBytes`: the setting an operator would change.
+        public var maxBodyBytesName: String
+        /// The bytes all requests in flight may hold together; a body that would pass it is answered
+        /// with 429 (gRPC: RESOURCE_EXHAUSTED) before it is buffered. `nil`: no bound.
+        public var inflightBudget: (any InflightByteBudget)?
+        /// How refusals name `inflightBudget`.
+        public var inflightBudgetName: String
         /// HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` advertised and enforced per connection.
         public var maxConcurrentStreams: Int
         /// Largest request header list (name + value + 32 bytes per field, as in RFC 9113);
@@ -61,6 +69,9 @@ extension HTTPServer {
 
         public init(
             maxBodyBytes: Int = 64 << 20,
+            maxBodyBytesName: String = "--max_request_body_bytes",
+            inflightBudget: (any InflightByteBudget)? = nil,
+            inflightBudgetName: String = "--max_inflight_request_bytes",
             maxConcurrentStreams: Int = 256,
             maxHeaderListSize: Int = 64 << 10,
             initialStreamWindowSize: Int = 1 << 20,
@@ -69,6 +80,9 @@ extension HTTPServer {
             resetWindow: TimeAmount = .seconds(10)
         ) {
             self.maxBodyBytes = maxBodyBytes
+            self.maxBodyBytesName = maxBodyBytesName
+            self.inflightBudget = inflightBudget
+            self.inflightBudgetName = inflightBudgetName
             self.maxConcurrentStreams = maxConcurrentStreams
             self.maxHeaderListSize = maxHeaderListSize
             self.initialStreamWindowSize = initialStreamWindowSize

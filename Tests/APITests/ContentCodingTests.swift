@@ -46,7 +46,7 @@ import Transport
         #expect(bomb.body.readableBytes < 4096)
         let tooLarge = try #require(send(router, bomb))
         #expect(tooLarge.status == 413)
-        #expect(tooLarge.errorMessage == "Request body exceeds the limit of 4096 bytes once decompressed")
+        #expect(tooLarge.errorMessage == "Request body exceeds the limit of 4096 bytes once decompressed (--max_request_body_bytes)")
 
         let identity = request("POST", "/v1/models/m:predict", body: #"{"instances": [[1, 1, 1, 1]]}"#,
                                headers: [HeaderField("content-encoding", "identity")])

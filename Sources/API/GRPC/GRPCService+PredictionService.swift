@@ -125,7 +125,15 @@ extension GRPCService {
                         + signature.inputs.keys.sorted().joined(separator: ",") + "} for \(target)")
             }
             let tensor: Tensor
-            do {
+            do throws(ServingError) {
+                var elements = 1
+                for dim in proto.tensorShape.dim where dim.size >= 0 {
+                    let (product, overflow) = elements.multipliedReportingOverflow(by: Int(dim.size))
+                    guard !overflow, product <= RequestMemory.maxTensorElements else {
+                        throw RequestMemory.tooManyElements(overflow ? .max : product, what: "a \(proto.tensorShape.dim.map(\.size)) tensor")
+                    }
+                    elements = product
+                }
                 tensor = try Tensor(proto: proto)
             } catch {
                 throw ServingError(error.code, "Input '\(name)' of \(target): \(error.message)")

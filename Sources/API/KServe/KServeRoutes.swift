@@ -99,7 +99,7 @@ struct KServeRoutes: APIRouteHandler {
             meter.finish(.resourceExhausted, modelNamed: model.name)
             writer.respond(JSONResponse.error(
                 status: 413,
-                message: "Request body of \(request.body.readableBytes) bytes exceeds the limit of \(options.maxJSONBodyBytes) bytes"))
+                message: "Request body of \(request.body.readableBytes) bytes exceeds the limit of \(options.maxJSONBodyBytes) bytes (--max_request_body_bytes)"))
             return
         }
         let headerLength = try Self.inferenceHeaderLength(request)

@@ -56,7 +56,11 @@ struct ExecutionPlan: Sendable {
     /// Runs every step over `slots`, which starts as `template` with the inputs filled in.
     func execute(_ slots: inout [Tensor?], context: String) throws(ServingError) {
         var arguments: [Tensor] = []
+        let charge = RequestMemory.activeCharge
         for step in steps {
+            if let charge {
+                do { try charge.check() } catch { throw ServingError(error.code, "\(context): \(step.location): \(error.message)") }
+            }
             arguments.removeAll(keepingCapacity: true)
             for slot in step.inputs {
                 guard let tensor = slots[slot] else {
@@ -76,5 +80,6 @@ struct ExecutionPlan: Sendable {
             for (slot, tensor) in zip(step.outputs, results) { slots[slot] = tensor }
             for slot in step.releases { slots[slot] = nil }
         }
+        try charge?.check()
     }
 }

@@ -15,6 +15,9 @@ extension Kernel {
 /// The largest tensor a kernel may allocate (bytes); larger requests are rejected instead of crashing.
 let maximumTensorBytes = 1 << 34
 
+/// Buffers from this size on are charged to a run's `MemoryCharge` (`TensorBuffer` charges them).
+private let chargedBufferBytes = 64 << 10
+
 extension Shape {
     /// Element count, rejecting negative dimensions and overflow.
     func checkedElementCount() throws(ServingError) -> Int {
@@ -34,6 +37,7 @@ extension Tensor {
     static func allocate(_ dtype: DType, _ shape: Shape) throws(ServingError) -> (Tensor, TensorBuffer) {
         let bytes = try checkedByteCount(dtype, shape)
         let buffer = TensorBuffer(byteCount: bytes)
+        if bytes >= chargedBufferBytes { try RequestMemory.activeCharge?.check() }
         return (Tensor(dtype: dtype, shape: shape, storage: .buffer(buffer)), buffer)
     }
 
@@ -41,11 +45,15 @@ extension Tensor {
     static func allocateUninitialized(_ dtype: DType, _ shape: Shape) throws(ServingError) -> (Tensor, TensorBuffer) {
         let bytes = try checkedByteCount(dtype, shape)
         let buffer = TensorBuffer(uninitializedByteCount: bytes)
+        if bytes >= chargedBufferBytes { try RequestMemory.activeCharge?.check() }
         return (Tensor(dtype: dtype, shape: shape, storage: .buffer(buffer)), buffer)
     }
 
     private static func checkedByteCount(_ dtype: DType, _ shape: Shape) throws(ServingError) -> Int {
         let count = try shape.checkedElementCount()
+        guard count <= RequestMemory.maxTensorElements else {
+            throw RequestMemory.tooManyElements(count, what: "a \(dtype)\(shape) tensor")
+        }
         let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow, bytes <= maximumTensorBytes else {
             throw .resourceExhausted("a \(dtype)\(shape) tensor is larger than \(maximumTensorBytes) bytes")

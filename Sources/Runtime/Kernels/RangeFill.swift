@@ -2,8 +2,6 @@ import Tensors
 
 /// Range: `start, start + delta, ...` up to (excluding) `limit`, accumulated in the operand type like TensorFlow.
 struct RangeSequenceKernel: Kernel {
-    static let maximumLength = 1 << 28
-
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
         try expectInputs(inputs, 3, "Range")
         let dtype = inputs[0].dtype
@@ -31,7 +29,9 @@ struct RangeSequenceKernel: Kernel {
         let (span, overflow) = limit.subtractingReportingOverflow(start)
         guard !overflow, delta != Int.min, span != Int.min else { throw .invalidArgument("Range operands are too large") }
         let size = span.magnitude / delta.magnitude + (span.magnitude % delta.magnitude == 0 ? 0 : 1)
-        guard size <= UInt(Self.maximumLength) else { throw .invalidArgument("Range would produce \(size) elements") }
+        guard size <= UInt(RequestMemory.maxTensorElements) else {
+            throw RequestMemory.tooManyElements(Int(clamping: size), what: "Range's output")
+        }
         let count = Int(size)
         let (result, _) = try Tensor.allocate(T.dtype, Shape([count]))
         let out = result.mutableElements(T.self)
@@ -53,7 +53,9 @@ struct RangeSequenceKernel: Kernel {
             throw .invalidArgument("Range start \(start) and limit \(limit) disagree with delta \(delta)")
         }
         let steps = ((limit - start) / delta).magnitude.rounded(.up)
-        guard steps.isFinite, steps <= T(Self.maximumLength) else { throw .invalidArgument("Range would produce too many elements") }
+        guard steps.isFinite, steps <= T(RequestMemory.maxTensorElements) else {
+            throw RequestMemory.tooManyElements(Int(exactly: steps) ?? .max, what: "Range's output")
+        }
         let size = Int(steps)
         let (result, _) = try Tensor.allocate(T.dtype, Shape([size]))
         let out = result.mutableElements(T.self)
@@ -76,8 +78,22 @@ struct FillValueKernel: Kernel {
         guard value.elementCount == 1, value.shape.rank == 0 else { throw .invalidArgument("Fill value must be a scalar, got \(value.shape)") }
         let shape = Shape(dims)
         let count = try shape.checkedElementCount()
-        guard count <= RangeSequenceKernel.maximumLength else { throw .resourceExhausted("Fill would produce \(count) elements") }
-        return [try value.reshaped([1]).gatheredElements([Int](repeating: 0, count: count), shape: shape)]
+        guard count <= RequestMemory.maxTensorElements else { throw RequestMemory.tooManyElements(count, what: "Fill's output \(shape)") }
+        guard value.dtype.isFixedSize, let pattern = value.buffer else {
+            return [try value.reshaped([1]).gatheredElements([Int](repeating: 0, count: count), shape: shape)]
+        }
+        let (result, buffer) = try Tensor.allocateUninitialized(value.dtype, shape)
+        let width = value.dtype.byteSize
+        let total = count * width
+        guard total > 0 else { return [result] }
+        buffer.baseAddress.copyMemory(from: pattern.baseAddress, byteCount: width)
+        var filled = width
+        while filled < total {
+            let step = min(filled, total - filled)
+            (buffer.baseAddress + filled).copyMemory(from: buffer.baseAddress, byteCount: step)
+            filled += step
+        }
+        return [result]
     }
 }
 

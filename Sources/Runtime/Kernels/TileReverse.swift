@@ -38,8 +38,9 @@ struct TileRepeatKernel: Kernel {
             dims.append(product)
         }
         let output = Shape(dims)
-        guard try output.checkedElementCount() <= RangeSequenceKernel.maximumLength else {
-            throw .resourceExhausted("Tile would produce \(output) elements")
+        let count = try output.checkedElementCount()
+        guard count <= RequestMemory.maxTensorElements else {
+            throw RequestMemory.tooManyElements(count, what: "Tile's output \(output)")
         }
         let source = input.shape.dims
         let offsets = mapElements(output: output, sourceStrides: input.shape.strides) { axis, index in index % source[axis] }

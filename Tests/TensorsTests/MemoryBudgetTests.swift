@@ -1,0 +1,34 @@
+import Testing
+@testable import Tensors
+
+@Suite struct MemoryBudgetTests {
+    @Test func reservationsPastTheLimitAreRefusedAndUndone() {
+        let budget = MemoryBudget(limitBytes: 100)
+        #expect(budget.reserve(60))
+        #expect(!budget.reserve(50))
+        #expect(budget.bytesInUse == 60)
+        #expect(budget.reserve(40))
+        budget.release(60)
+        #expect(budget.bytesInUse == 40)
+        #expect(budget.reserve(60))
+        #expect(!budget.reserve(1))
+    }
+
+    @Test func buffersCreatedUnderAChargeHoldItUntilFreed() throws {
+        let budget = MemoryBudget(limitBytes: 1 << 20)
+        let charge = MemoryCharge(budget: budget)
+        var kept: TensorBuffer? = RequestMemory.$currentCharge.withValue(charge) {
+            _ = TensorBuffer(byteCount: 100)
+            return TensorBuffer(byteCount: 512 << 10)
+        }
+        #expect(budget.bytesInUse == 512 << 10, "only buffers of 64 KiB and more are charged")
+        #expect(throws: Never.self) { try charge.check() }
+        RequestMemory.$currentCharge.withValue(charge) {
+            _ = TensorBuffer(byteCount: 768 << 10)
+        }
+        #expect(budget.bytesInUse == 512 << 10, "a buffer that did not fit holds nothing")
+        #expect(throws: ServingError.self) { try charge.check() }
+        kept = nil
+        #expect(kept == nil && budget.bytesInUse == 0)
+    }
+}
