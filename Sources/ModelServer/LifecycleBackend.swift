@@ -12,6 +12,10 @@ struct LifecycleBackend: ServingBackend {
     let manager: ModelManager
     /// The batching of models that requests add.
     let batching: BatchingOptions
+    /// `--model_base_path_root`: where reload requests may point models.
+    var basePathRoot: ModelBasePathRoot?
+    /// `--enable_reload_config_request`.
+    var acceptsReloadRequests = true
     /// How long a reload request waits at most for the models it adds.
     var reloadWaitLimit: Duration = .seconds(600)
 
@@ -69,12 +73,21 @@ struct LifecycleBackend: ServingBackend {
         _ list: Tensorflow_Serving_ModelConfigList, isCancelled: @escaping @Sendable () -> Bool,
         completion: @escaping @Sendable (ServingError?) -> Void
     ) {
+        guard acceptsReloadRequests else {
+            return completion(ServingError(
+                .unimplemented, "HandleReloadConfigRequest is turned off on this server (--enable_reload_config_request=false)"))
+        }
         let configurations: [ModelConfiguration]
         do {
             configurations = try ConfigFiles.modelConfigurations(
                 list, source: "the ReloadConfigRequest", relativeTo: nil, batching: batching)
         } catch {
             return completion(.invalidArgument(error.description))
+        }
+        do {
+            try basePathRoot?.confine(configurations)
+        } catch {
+            return completion(ServingError(.permissionDenied, error.description))
         }
         var isDirectory: ObjCBool = false
         for configuration in configurations

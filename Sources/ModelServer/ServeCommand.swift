@@ -81,7 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let scheduler = BatchScheduler(threadCount: batchThreads > 0 ? batchThreads : cores)
 
-        let models = try modelConfigurations(batching: batching)
+        let basePathRoot = try flags.modelBasePathRoot.map { path in try ModelBasePathRoot(path: path) }
+        let models = try modelConfigurations(batching: batching, root: basePathRoot)
         let loader = SavedModelLoader(
             tags: Set(flags.savedModelTags.split(separator: ",").map(String.init)),
             runtimeOptions: RuntimeOptions(
@@ -106,7 +107,9 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger)
 
         let router = APIRouter(
-            backend: LifecycleBackend(manager: manager, batching: batching),
+            backend: LifecycleBackend(
+                manager: manager, batching: batching, basePathRoot: basePathRoot,
+                acceptsReloadRequests: flags.enableReloadConfigRequest),
             options: APIRouter.Options(
                 maxJSONBodyBytes: flags.maxRequestBodyBytes,
                 restTimeout: flags.restAPITimeoutInMs > 0 ? .milliseconds(flags.restAPITimeoutInMs) : nil,
@@ -131,7 +134,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         fflush(nil)
         manager.start()
-        let configReloading = startConfigReloading(manager: manager, batching: batching, initial: models, logger: logger)
+        let configReloading = startConfigReloading(
+            manager: manager, batching: batching, root: basePathRoot, initial: models, logger: logger)
 
         let signal = await TerminationSignal.wait()
         configReloading.poller?.cancel()
@@ -145,19 +149,24 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension ServeCommand {
-    func modelConfigurations(batching: BatchingOptions) throws -> [ModelConfiguration] {
+    func modelConfigurations(batching: BatchingOptions, root: ModelBasePathRoot?) throws -> [ModelConfiguration] {
+        let configurations: [ModelConfiguration]
         if let path = flags.modelConfigFile {
-            return try ConfigFiles.modelConfigurations(path: path, batching: batching)
+            configurations = try ConfigFiles.modelConfigurations(path: path, batching: batching)
+        } else {
+            let basePath = URL(fileURLWithPath: flags.modelBasePath ?? ".").standardizedFileURL.path
+            configurations = [ModelConfiguration(name: flags.modelName, basePath: basePath, batching: batching)]
         }
-        let basePath = URL(fileURLWithPath: flags.modelBasePath ?? ".").standardizedFileURL.path
-        return [ModelConfiguration(name: flags.modelName, basePath: basePath, batching: batching)]
+        try root?.confine(configurations)
+        return configurations
     }
 
     /// Re-reads `--model_config_file` every `--model_config_file_poll_wait_seconds` and applies it when
     /// it changed since it was last read (so a gRPC reload stays until the file changes), and at once on
     /// SIGHUP; a file that fails to parse is logged and the running configuration stays.
     func startConfigReloading(
-        manager: ModelManager, batching: BatchingOptions, initial: [ModelConfiguration], logger: Logger
+        manager: ModelManager, batching: BatchingOptions, root: ModelBasePathRoot?, initial: [ModelConfiguration],
+        logger: Logger
     ) -> (poller: Task<Void, Never>?, hangup: any DispatchSourceSignal) {
         let path = flags.modelConfigFile
         let lastRead = Mutex(initial)
@@ -168,6 +177,7 @@ extension ServeCommand {
             }
             do {
                 let configurations = try ConfigFiles.modelConfigurations(path: path, batching: batching)
+                try root?.confine(configurations)
                 let changed = lastRead.withLock { last in
                     defer { last = configurations }
                     return last != configurations

@@ -22,6 +22,14 @@ struct ServerFlags: ParsableArguments {
             help: "A ModelServerConfig text proto listing the models to serve (instead of --model_name/--model_base_path).")
     var modelConfigFile: String?
 
+    @Option(name: .customLong("model_base_path_root"),
+            help: "When set, every model base path (from flags, config files and HandleReloadConfigRequest) must resolve, symlinks followed, under this directory.")
+    var modelBasePathRoot: String?
+
+    @Option(name: .customLong("enable_reload_config_request"),
+            help: "Whether ModelService.HandleReloadConfigRequest may replace the served models (true|false).")
+    var enableReloadConfigRequest: Bool = true
+
     @Option(name: .customLong("model_config_file_poll_wait_seconds"),
             help: "Seconds between re-reads of --model_config_file; 0 = read once.")
     var modelConfigFilePollWaitSeconds: Int = 0
