@@ -48,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard flags.sslHandshakeTimeoutSeconds > 0 else {
             throw ValidationError("--ssl_handshake_timeout_seconds must be at least 1")
         }
+        guard flags.sslConfigFilePollWaitSeconds >= 0 else {
+            throw ValidationError("--ssl_config_file_poll_wait_seconds must be 0 (only on SIGHUP) or a number of seconds")
+        }
     }
 
     func run() async throws {
@@ -134,12 +137,20 @@ struct ServeCommand: AsyncParsableCommand {
         }
         fflush(nil)
         manager.start()
+        let tlsReloader = flags.sslConfigFile.map { path in
+            TLSConfigReloader(
+                path: path, handshakeTimeout: .seconds(Int64(flags.sslHandshakeTimeoutSeconds)), server: server, logger: logger)
+        }
+        let tlsPoller = flags.sslConfigFilePollWaitSeconds > 0
+            ? tlsReloader?.poll(every: .seconds(flags.sslConfigFilePollWaitSeconds)) : nil
         let configReloading = startConfigReloading(
-            manager: manager, batching: batching, root: basePathRoot, initial: models, logger: logger)
+            manager: manager, batching: batching, root: basePathRoot, initial: models, logger: logger,
+            onHangup: { tlsReloader?.reloadIfChanged() })
 
         let signal = await TerminationSignal.wait()
         configReloading.poller?.cancel()
         configReloading.hangup.cancel()
+        tlsPoller?.cancel()
         logger.info("Received signal \(signal); draining in-flight requests")
         await server.shutdown(drainTimeout: .seconds(Int64(flags.shutdownDrainSeconds)))
         manager.stop()
@@ -166,7 +177,7 @@ extension ServeCommand {
     /// SIGHUP; a file that fails to parse is logged and the running configuration stays.
     func startConfigReloading(
         manager: ModelManager, batching: BatchingOptions, root: ModelBasePathRoot?, initial: [ModelConfiguration],
-        logger: Logger
+        logger: Logger, onHangup: @escaping @Sendable () -> Void
     ) -> (poller: Task<Void, Never>?, hangup: any DispatchSourceSignal) {
         let path = flags.modelConfigFile
         let lastRead = Mutex(initial)
@@ -192,7 +203,10 @@ extension ServeCommand {
         }
         signal(SIGHUP, SIG_IGN)
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        hangup.setEventHandler { apply(true) }
+        hangup.setEventHandler {
+            onHangup()
+            apply(true)
+        }
         hangup.resume()
         guard path != nil, flags.modelConfigFilePollWaitSeconds > 0 else { return (nil, hangup) }
         let interval = flags.modelConfigFilePollWaitSeconds

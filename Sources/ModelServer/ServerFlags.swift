@@ -141,6 +141,10 @@ struct ServerFlags: ParsableArguments {
             help: "With --ssl_config_file, how long a client may take to complete the TLS handshake before it is disconnected.")
     var sslHandshakeTimeoutSeconds: Int = 10
 
+    @Option(name: .customLong("ssl_config_file_poll_wait_seconds"),
+            help: "Seconds between re-reads of --ssl_config_file; a changed certificate or key is used for new connections. 0 = only on SIGHUP.")
+    var sslConfigFilePollWaitSeconds: Int = 30
+
     @Option(name: .customLong("shutdown_drain_seconds"),
             help: "On SIGTERM, how long in-flight requests may take to finish before connections close.")
     var shutdownDrainSeconds: Int = 30

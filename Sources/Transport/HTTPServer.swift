@@ -18,6 +18,8 @@ public final class HTTPServer: Sendable {
     private let ownsGroup: Bool
     private let logger: Logger
     private let state = Mutex(State())
+    /// The TLS settings new connections use; `replaceTLS` swaps them.
+    private let currentTLS: Mutex<TLSSettings?>
 
     private struct State {
         var listeners: [any Channel] = []
@@ -47,6 +49,7 @@ public final class HTTPServer: Sendable {
         self.configuration = configuration
         self.requestHandler = handler
         self.logger = logger
+        self.currentTLS = Mutex(configuration.tls)
         if let eventLoopGroup {
             self.group = eventLoopGroup
             self.ownsGroup = false
@@ -125,10 +128,19 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Serves connections accepted from now on with `settings` (a renewed certificate, say);
+    /// connections already open keep the certificate they were made with. Ignored when the server
+    /// was configured without TLS.
+    public func replaceTLS(_ settings: TLSSettings) {
+        currentTLS.withLock { current in
+            guard current != nil else { return }
+            current = settings
+        }
+    }
+
     private func makeBootstrap() -> ServerBootstrap {
         let limits = configuration.limits
         let idleTimeout = configuration.idleTimeout
-        let tls = configuration.tls
         let requestHandler = self.requestHandler
         let logger = self.logger
         return ServerBootstrap(group: group)
@@ -146,7 +158,7 @@ public final class HTTPServer: Sendable {
                     if let idleTimeout {
                         try pipeline.addHandler(ConnectionIdleHandler(timeout: idleTimeout))
                     }
-                    if let tls {
+                    if let tls = currentTLS.withLock({ $0 }) {
                         try pipeline.addHandler(NIOSSLServerHandler(context: tls.sslContext))
                         try pipeline.addHandler(TLSProtocolSelector(
                             handshakeTimeout: tls.handshakeTimeout, limits: limits,

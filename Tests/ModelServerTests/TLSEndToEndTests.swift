@@ -21,7 +21,7 @@ private struct EndToEndPKI {
         try issue("client", extensions: "extendedKeyUsage=clientAuth\n")
     }
 
-    private func issue(_ stem: String, extensions: String) throws {
+    func issue(_ stem: String, extensions: String) throws {
         try openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                      "-keyout", path("\(stem).key"), "-out", path("\(stem).csr"), "-subj", "/CN=\(stem)"])
         try extensions.write(toFile: path("\(stem).ext"), atomically: true, encoding: .utf8)
@@ -182,5 +182,95 @@ private func curlTLS(_ arguments: [String]) throws -> (output: String, status: I
         let elapsed = Date().timeIntervalSince(start)
         #expect(received == 0, "the server should close a silent connection")
         #expect(elapsed > 0.5 && elapsed < 6, "closed after \(elapsed) s")
+    }
+
+    /// The subject of the certificate a new TLS connection to `port` is given.
+    private func servedSubject(port: Int) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "openssl s_client -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -subject"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).filter { !$0.isWhitespace }
+    }
+
+    /// Waits up to 10 s for new connections to be given a certificate whose subject contains `name`.
+    private func waitForSubject(_ name: String, port: Int) throws -> String {
+        let deadline = Date().addingTimeInterval(10)
+        var subject = ""
+        while Date() < deadline {
+            subject = try servedSubject(port: port)
+            if subject.contains(name) { break }
+            usleep(100_000)
+        }
+        return subject
+    }
+
+    @Test func renewedCertificateIsServedWithoutRestart() throws {
+        let pki = try EndToEndPKI()
+        defer { pki.remove() }
+        try pki.issue("renewed", extensions: "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+        let config = try pki.sslConfig([
+            ("server_key", try pki.text("server.key")),
+            ("server_cert", try pki.text("server.pem")),
+        ], clientVerify: false)
+        let modelConfig = ServerProcess.packageRoot.appendingPathComponent("config/models.config").path
+        let server = try ServerProcess(arguments: [
+            "--model_config_file=\(modelConfig)", "--ssl_config_file=\(config)", "--ssl_config_file_poll_wait_seconds=1",
+        ])
+        defer { _ = server.stop() }
+        #expect(try servedSubject(port: server.port).contains("CN=server"))
+
+        let renewed = try pki.sslConfig([
+            ("server_key", try pki.text("renewed.key")),
+            ("server_cert", try pki.text("renewed.pem")),
+        ], clientVerify: false)
+        try FileManager.default.removeItem(atPath: config)
+        try FileManager.default.moveItem(atPath: renewed, toPath: config)
+        #expect(try waitForSubject("CN=renewed", port: server.port).contains("CN=renewed"))
+        let answered = try curlTLS(["--cacert", pki.path("ca.pem"), "--http2", "https://127.0.0.1:\(server.port)/v1/models/digits"])
+        #expect(answered.status == 0)
+        #expect(answered.output.contains("model_version_status"), "\(answered.output)")
+
+        // A key that does not match its certificate is refused and the renewed certificate stays.
+        let broken = try pki.sslConfig([
+            ("server_key", try pki.text("client.key")),
+            ("server_cert", try pki.text("server.pem")),
+        ], clientVerify: false)
+        try FileManager.default.removeItem(atPath: config)
+        try FileManager.default.moveItem(atPath: broken, toPath: config)
+        let logDeadline = Date().addingTimeInterval(10)
+        while !server.log.contains("Keeping the current TLS certificate"), Date() < logDeadline { usleep(100_000) }
+        #expect(server.log.contains("Keeping the current TLS certificate"), "\(server.log)")
+        #expect(try servedSubject(port: server.port).contains("CN=renewed"))
+    }
+
+    @Test func sighupRereadsTheCertificate() throws {
+        let pki = try EndToEndPKI()
+        defer { pki.remove() }
+        try pki.issue("renewed", extensions: "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+        let config = try pki.sslConfig([
+            ("server_key", try pki.text("server.key")),
+            ("server_cert", try pki.text("server.pem")),
+        ], clientVerify: false)
+        let modelConfig = ServerProcess.packageRoot.appendingPathComponent("config/models.config").path
+        let server = try ServerProcess(arguments: [
+            "--model_config_file=\(modelConfig)", "--ssl_config_file=\(config)", "--ssl_config_file_poll_wait_seconds=0",
+        ])
+        defer { _ = server.stop() }
+        let renewed = try pki.sslConfig([
+            ("server_key", try pki.text("renewed.key")),
+            ("server_cert", try pki.text("renewed.pem")),
+        ], clientVerify: false)
+        try FileManager.default.removeItem(atPath: config)
+        try FileManager.default.moveItem(atPath: renewed, toPath: config)
+        usleep(1_500_000)
+        #expect(try servedSubject(port: server.port).contains("CN=server"), "without polling nothing changes before SIGHUP")
+        kill(server.process.processIdentifier, SIGHUP)
+        #expect(try waitForSubject("CN=renewed", port: server.port).contains("CN=renewed"))
     }
 }
