@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let nio: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
@@ -62,3 +63,13 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `scripts/fuzz.sh` sets MODEL_SERVER_FUZZ=1 to add the libFuzzer entry points, which only link with
+// -sanitize=fuzzer.
+if ProcessInfo.processInfo.environment["MODEL_SERVER_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(
+        name: "ModelServerFuzz",
+        dependencies: ["API", "Transport", "SavedModel", "TFProtos", "Tensors", protobuf, nio],
+        path: "Fuzz/ModelServerFuzz",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+}
