@@ -210,9 +210,10 @@ private func curlTLS(_ arguments: [String]) throws -> (output: String, status: I
         return subject
     }
 
-    @Test func renewedCertificateIsServedWithoutRestart() throws {
+    /// A PKI with a second server certificate ("renewed"), an SSL config file with the first one,
+    /// and a server reading it with `--ssl_config_file_poll_wait_seconds=pollSeconds`.
+    private func startRotatingServer(pollSeconds: Int) throws -> (pki: EndToEndPKI, config: String, server: ServerProcess) {
         let pki = try EndToEndPKI()
-        defer { pki.remove() }
         try pki.issue("renewed", extensions: "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
         let config = try pki.sslConfig([
             ("server_key", try pki.text("server.key")),
@@ -220,29 +221,34 @@ private func curlTLS(_ arguments: [String]) throws -> (output: String, status: I
         ], clientVerify: false)
         let modelConfig = ServerProcess.packageRoot.appendingPathComponent("config/models.config").path
         let server = try ServerProcess(arguments: [
-            "--model_config_file=\(modelConfig)", "--ssl_config_file=\(config)", "--ssl_config_file_poll_wait_seconds=1",
+            "--model_config_file=\(modelConfig)", "--ssl_config_file=\(config)",
+            "--ssl_config_file_poll_wait_seconds=\(pollSeconds)",
         ])
-        defer { _ = server.stop() }
-        #expect(try servedSubject(port: server.port).contains("CN=server"))
+        return (pki, config, server)
+    }
 
-        let renewed = try pki.sslConfig([
-            ("server_key", try pki.text("renewed.key")),
-            ("server_cert", try pki.text("renewed.pem")),
+    /// Replaces the SSL config file at `config` in one rename, as a secret update does.
+    private func rewrite(_ config: String, pki: EndToEndPKI, key: String, certificate: String) throws {
+        let replacement = try pki.sslConfig([
+            ("server_key", try pki.text(key)), ("server_cert", try pki.text(certificate)),
         ], clientVerify: false)
         try FileManager.default.removeItem(atPath: config)
-        try FileManager.default.moveItem(atPath: renewed, toPath: config)
+        try FileManager.default.moveItem(atPath: replacement, toPath: config)
+    }
+
+    @Test func renewedCertificateIsServedWithoutRestart() throws {
+        let (pki, config, server) = try startRotatingServer(pollSeconds: 1)
+        defer { _ = server.stop(); pki.remove() }
+        #expect(try servedSubject(port: server.port).contains("CN=server"))
+
+        try rewrite(config, pki: pki, key: "renewed.key", certificate: "renewed.pem")
         #expect(try waitForSubject("CN=renewed", port: server.port).contains("CN=renewed"))
         let answered = try curlTLS(["--cacert", pki.path("ca.pem"), "--http2", "https://127.0.0.1:\(server.port)/v1/models/digits"])
         #expect(answered.status == 0)
         #expect(answered.output.contains("model_version_status"), "\(answered.output)")
 
         // A key that does not match its certificate is refused and the renewed certificate stays.
-        let broken = try pki.sslConfig([
-            ("server_key", try pki.text("client.key")),
-            ("server_cert", try pki.text("server.pem")),
-        ], clientVerify: false)
-        try FileManager.default.removeItem(atPath: config)
-        try FileManager.default.moveItem(atPath: broken, toPath: config)
+        try rewrite(config, pki: pki, key: "client.key", certificate: "server.pem")
         let logDeadline = Date().addingTimeInterval(10)
         while !server.log.contains("Keeping the current TLS certificate"), Date() < logDeadline { usleep(100_000) }
         #expect(server.log.contains("Keeping the current TLS certificate"), "\(server.log)")
@@ -250,24 +256,9 @@ private func curlTLS(_ arguments: [String]) throws -> (output: String, status: I
     }
 
     @Test func sighupRereadsTheCertificate() throws {
-        let pki = try EndToEndPKI()
-        defer { pki.remove() }
-        try pki.issue("renewed", extensions: "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-        let config = try pki.sslConfig([
-            ("server_key", try pki.text("server.key")),
-            ("server_cert", try pki.text("server.pem")),
-        ], clientVerify: false)
-        let modelConfig = ServerProcess.packageRoot.appendingPathComponent("config/models.config").path
-        let server = try ServerProcess(arguments: [
-            "--model_config_file=\(modelConfig)", "--ssl_config_file=\(config)", "--ssl_config_file_poll_wait_seconds=0",
-        ])
-        defer { _ = server.stop() }
-        let renewed = try pki.sslConfig([
-            ("server_key", try pki.text("renewed.key")),
-            ("server_cert", try pki.text("renewed.pem")),
-        ], clientVerify: false)
-        try FileManager.default.removeItem(atPath: config)
-        try FileManager.default.moveItem(atPath: renewed, toPath: config)
+        let (pki, config, server) = try startRotatingServer(pollSeconds: 0)
+        defer { _ = server.stop(); pki.remove() }
+        try rewrite(config, pki: pki, key: "renewed.key", certificate: "renewed.pem")
         usleep(1_500_000)
         #expect(try servedSubject(port: server.port).contains("CN=server"), "without polling nothing changes before SIGHUP")
         kill(server.process.processIdentifier, SIGHUP)

@@ -122,3 +122,23 @@ def stubs():
             yield modules
         finally:
             sys.path.remove(out)
+
+
+def reload_models(stubs, channel, *models):
+    """HandleReloadConfigRequest with a model_config_list of (name, base_path) pairs."""
+    request = stubs["model_management_pb2"].ReloadConfigRequest()
+    for name, path in models:
+        entry = request.config.model_config_list.config.add()
+        entry.name = name
+        entry.base_path = str(path)
+    return stubs["model_service_pb2_grpc"].ModelServiceStub(channel).HandleReloadConfigRequest(request, timeout=60)
+
+
+def refused(call):
+    """The gRPC status code and details `call` fails with."""
+    import grpc
+
+    with pytest.raises(grpc.RpcError) as raised:
+        call()
+    return raised.value.code(), raised.value.details()
+

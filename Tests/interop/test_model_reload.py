@@ -11,7 +11,8 @@ from pathlib import Path
 import grpc
 import pytest
 
-from conftest import grpc_channel_to_own_server
+from conftest import grpc_channel_to_own_server, refused
+from conftest import reload_models as reload
 
 REPO = Path(__file__).resolve().parents[2]
 DIGITS = REPO / "examples/models/digits"
@@ -27,26 +28,11 @@ def channel():
             yield opened
 
 
-def reload(stubs, channel, *models):
-    request = stubs["model_management_pb2"].ReloadConfigRequest()
-    for name, path in models:
-        entry = request.config.model_config_list.config.add()
-        entry.name = name
-        entry.base_path = str(path)
-    return stubs["model_service_pb2_grpc"].ModelServiceStub(channel).HandleReloadConfigRequest(request, timeout=60)
-
-
 def states(stubs, channel, name):
     request = stubs["get_model_status_pb2"].GetModelStatusRequest()
     request.model_spec.name = name
     response = stubs["model_service_pb2_grpc"].ModelServiceStub(channel).GetModelStatus(request, timeout=10)
     return [(v.version, v.state) for v in response.model_version_status]
-
-
-def refused(call):
-    with pytest.raises(grpc.RpcError) as raised:
-        call()
-    return raised.value.code(), raised.value.details()
 
 
 def test_reload_adds_and_removes_models(stubs, channel):
