@@ -61,6 +61,14 @@ struct InspectCommand: ParsableCommand {
             print("  \(supported.contains(op) ? " " : "✗") \(op) ×\(count)")
         }
 
+        print("\nops each signature needs that this runtime cannot execute:")
+        for (name, result) in CompiledModel.unsupportedOps(bundle).sorted(by: { $0.key < $1.key }) {
+            switch result {
+            case .success(let ops): print("  \(name): \(ops.isEmpty ? "none" : ops.joined(separator: ", "))")
+            case .failure(let error): print("  \(name): could not be walked: \(error.message)")
+            }
+        }
+
         print("")
         do {
             let model = try CompiledModel.compile(bundle)

@@ -40,4 +40,28 @@ public final class CompiledModel: Sendable {
         if !missing.isEmpty { throw .unimplemented(missing.message) }
         return CompiledModel(signatures: signatures)
     }
+
+    /// For each signature of `bundle`, the op types its outputs reach (through inlined function calls)
+    /// that the runtime cannot execute, sorted; empty when every op has a kernel. Only the graph is
+    /// walked: nothing is bound or compiled. A signature whose graph cannot be walked (a missing node,
+    /// say) maps to the error's message instead.
+    public static func unsupportedOps(_ bundle: SavedModelBundle) -> [String: Result<[String], ServingError>] {
+        let graph = IRGraph(proto: bundle.metaGraph.graphDef)
+        var report: [String: Result<[String], ServingError>] = [:]
+        for (key, spec) in bundle.signatures {
+            do throws(ServingError) {
+                let inputs = spec.inputs.values.map { TensorName(parsing: $0.tensorName) }
+                var flattener = GraphFlattener(graph: graph, feeds: inputs)
+                for output in spec.outputs.values {
+                    _ = try flattener.root(tensor: TensorName(parsing: output.tensorName))
+                }
+                _ = try flattener.finish()
+                report[key] = .success(flattener.missing.opNames)
+            } catch {
+                report[key] = .failure(error)
+            }
+        }
+        return report
+    }
 }
+

@@ -48,6 +48,9 @@ struct MissingOps {
 
     var isEmpty: Bool { locations.isEmpty }
 
+    /// The missing op types, sorted.
+    var opNames: [String] { locations.keys.sorted() }
+
     mutating func record(_ op: String, at location: String) {
         locations[op, default: []].append(location)
     }
