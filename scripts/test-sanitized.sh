@@ -8,7 +8,13 @@ sanitizer="${1:-address}"
 shift || true
 case "$sanitizer" in address|thread) ;; *) echo "usage: bash scripts/test-sanitized.sh address|thread [swift test args]" >&2; exit 2 ;; esac
 build_path=".build-$sanitizer"
-swift build --build-tests --build-path "$build_path" --sanitize="$sanitizer" 2>&1 | grep -v "Cannot export local symbol" | tail -3
+log="$(mktemp)"
+if ! swift build --build-tests --build-path "$build_path" --sanitize="$sanitizer" > "$log" 2>&1; then
+    grep -v "Cannot export local symbol" "$log" | grep -E "error" | head -40 >&2
+    echo "the $sanitizer-sanitized build failed; full log: $log" >&2
+    exit 1
+fi
+rm -f "$log"
 binary="$(swift build --build-path "$build_path" --show-bin-path)/model-server"
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}"
