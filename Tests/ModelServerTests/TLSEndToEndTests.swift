@@ -63,9 +63,14 @@ private struct EndToEndPKI {
 private enum EndToEndPKIError: Error { case openssl(String) }
 
 private func curlTLS(_ arguments: [String]) throws -> (output: String, status: Int32) {
+    try runTool("/usr/bin/curl", ["-s", "--max-time", "20"] + arguments)
+}
+
+/// Runs `executable` and returns its standard output and exit status (standard error is dropped).
+private func runTool(_ executable: String, _ arguments: [String]) throws -> (output: String, status: Int32) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = ["-s", "--max-time", "20"] + arguments
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
@@ -186,16 +191,8 @@ private func curlTLS(_ arguments: [String]) throws -> (output: String, status: I
 
     /// The subject of the certificate a new TLS connection to `port` is given.
     private func servedSubject(port: Int) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "openssl s_client -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -subject"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).filter { !$0.isWhitespace }
+        let command = "openssl s_client -connect 127.0.0.1:\(port) </dev/null 2>/dev/null | openssl x509 -noout -subject"
+        return try runTool("/bin/sh", ["-c", command]).output.filter { !$0.isWhitespace }
     }
 
     /// Waits up to 10 s for new connections to be given a certificate whose subject contains `name`.
