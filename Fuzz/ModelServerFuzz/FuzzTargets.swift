@@ -44,12 +44,8 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? KServeInferDecoder().decode(rest, headerLength: announced == 0xFFFF ? nil : announced)
         case .tensorProto:
             guard let proto = try? Tensorflow_TensorProto(serializedBytes: Array(bytes)) else { return }
-            var elements = 1
-            for dim in proto.tensorShape.dim where dim.size >= 0 {
-                let (product, overflow) = elements.multipliedReportingOverflow(by: Int(dim.size))
-                guard !overflow, product <= 1 << 20 else { return }
-                elements = product
-            }
+            guard (try? RequestMemory.checkElementCount(proto.tensorShape.dim.lazy.map(\.size), limit: 1 << 20, what: "")) != nil
+            else { return }
             _ = try? Tensor(proto: proto)
         case .grpcFraming:
             for encoding in GRPCMessageEncoding.allCases {

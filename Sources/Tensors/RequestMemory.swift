@@ -57,6 +57,19 @@ public enum RequestMemory {
                 + "(\(budgetFlag)); retry later")
     }
 
+    /// Refuses a shape whose known dimensions (negative ones are skipped) multiply past `limit`
+    /// (`maxTensorElements` by default); `what` names the tensor in the error.
+    public static func checkElementCount(
+        _ dims: some Sequence<Int64>, limit: Int = maxTensorElements, what: @autoclosure () -> String
+    ) throws(ServingError) {
+        var elements = 1
+        for size in dims where size >= 0 {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: Int(size))
+            guard !overflow, product <= limit else { throw tooManyElements(overflow ? .max : product, what: what()) }
+            elements = product
+        }
+    }
+
     /// The RESOURCE_EXHAUSTED for a tensor of `count` elements over `maxTensorElements`.
     public static func tooManyElements(_ count: Int, what: String) -> ServingError {
         ServingError(.resourceExhausted,

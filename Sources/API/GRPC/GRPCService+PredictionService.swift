@@ -126,14 +126,8 @@ extension GRPCService {
             }
             let tensor: Tensor
             do throws(ServingError) {
-                var elements = 1
-                for dim in proto.tensorShape.dim where dim.size >= 0 {
-                    let (product, overflow) = elements.multipliedReportingOverflow(by: Int(dim.size))
-                    guard !overflow, product <= RequestMemory.maxTensorElements else {
-                        throw RequestMemory.tooManyElements(overflow ? .max : product, what: "a \(proto.tensorShape.dim.map(\.size)) tensor")
-                    }
-                    elements = product
-                }
+                try RequestMemory.checkElementCount(
+                    proto.tensorShape.dim.lazy.map(\.size), what: "a \(proto.tensorShape.dim.map(\.size)) tensor")
                 tensor = try Tensor(proto: proto)
             } catch {
                 throw ServingError(error.code, "Input '\(name)' of \(target): \(error.message)")
