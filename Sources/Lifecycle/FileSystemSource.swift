@@ -12,6 +12,26 @@ import Foundation
 ///
 /// Used from one thread (the manager's reconcile thread).
 final class FileSystemSource {
+    /// What one look at a model's base path found.
+    enum Scan {
+        /// The base path is missing or not a directory: what serves keeps serving.
+        case basePathMissing
+        /// The base path holds no version directory, not yet for long: a recursive delete empties the
+        /// base path before removing it, so what serves keeps serving until the emptiness lasts.
+        case emptyForNow
+        /// The aspired versions, newest first (empty when the base path has stayed empty).
+        case candidates([VersionCandidate])
+
+        var isBasePathMissing: Bool {
+            if case .basePathMissing = self { return true }
+            return false
+        }
+    }
+
+    /// How long a base path must stay empty before its versions count as deleted, when the settle
+    /// window is shorter.
+    static let minimumEmptyGrace: UInt64 = 250_000_000
+
     private struct Observation {
         var fingerprint: DirectoryFingerprint
         var firstSeenNanos: UInt64
@@ -22,6 +42,8 @@ final class FileSystemSource {
     private let loader: any ServableLoader
     private let rules: CandidateRules
     private var observations: [String: Observation] = [:]
+    /// Base paths found empty, with the monotonic time they were first seen so.
+    private var emptySince: [String: UInt64] = [:]
     /// Earliest monotonic time a waiting candidate's settle window ends, from the last `scan` calls.
     private(set) var nextSettleNanos: UInt64?
     /// The directories worth watching for changes, from the last `scan` calls.
@@ -39,21 +61,35 @@ final class FileSystemSource {
     }
 
     /// Forgets directories not scanned since `beginRound` (models removed, versions deleted).
-    func endRound(scanned: Set<String>) {
+    func endRound(scanned: Set<String>, basePaths: Set<String>) {
         observations = observations.filter { scanned.contains($0.key) }
+        emptySince = emptySince.filter { basePaths.contains($0.key) }
     }
 
-    /// The aspired versions of `configuration`, newest first; nil when its base path is missing or
-    /// not a directory. `scanned` collects every version directory looked at.
-    func scan(_ configuration: ModelConfiguration, scanned: inout Set<String>) -> [VersionCandidate]? {
+    /// What `configuration`'s base path holds now. `scanned` collects every version directory looked at.
+    func scan(_ configuration: ModelConfiguration, scanned: inout Set<String>) -> Scan {
+        let basePath = configuration.basePath
         let present: [Int64: String]
         do {
-            present = try VersionDirectoryScanner.versions(in: configuration.basePath)
+            present = try VersionDirectoryScanner.versions(in: basePath)
         } catch {
-            watchedDirectories.insert(Self.nearestExistingAncestor(of: configuration.basePath))
-            return nil
+            emptySince[basePath] = nil
+            watchedDirectories.insert(Self.nearestExistingAncestor(of: basePath))
+            return .basePathMissing
         }
-        watchedDirectories.insert(configuration.basePath)
+        watchedDirectories.insert(basePath)
+        if present.isEmpty {
+            let now = DispatchTime.now().uptimeNanoseconds
+            let since = emptySince[basePath] ?? now
+            emptySince[basePath] = since
+            let grace = max(rules.settle.nanoseconds, Self.minimumEmptyGrace)
+            if now - since < grace {
+                nextSettleNanos = min(nextSettleNanos ?? .max, since + grace)
+                return .emptyForNow
+            }
+            return .candidates([])
+        }
+        emptySince[basePath] = nil
         var candidates: [VersionCandidate] = []
         for version in configuration.versionPolicy.aspired(from: Array(present.keys)) {
             guard let directory = present[version], let fingerprint = DirectoryFingerprint(directory: directory) else { continue }
@@ -65,7 +101,7 @@ final class FileSystemSource {
                 version: version, directory: directory, fingerprint: fingerprint,
                 waitingFor: waitingReason(directory: directory, fingerprint: fingerprint)))
         }
-        return candidates
+        return .candidates(candidates)
     }
 
     private func waitingReason(directory: String, fingerprint: DirectoryFingerprint) -> String? {

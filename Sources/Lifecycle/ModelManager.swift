@@ -185,11 +185,11 @@ public final class ModelManager: Sendable {
             var due: UInt64?
             for configuration in configurations.sorted(by: { $0.name < $1.name }) {
                 guard !isStopping else { break }
-                let candidates = source.scan(configuration, scanned: &scanned)
-                noteBasePath(configuration, missing: candidates == nil)
-                if let candidates, let retry = reconcile(configuration, candidates) { due = min(due ?? .max, retry) }
+                let scan = source.scan(configuration, scanned: &scanned)
+                noteBasePath(configuration, missing: scan.isBasePathMissing)
+                if case .candidates(let candidates) = scan, let retry = reconcile(configuration, candidates) { due = min(due ?? .max, retry) }
             }
-            source.endRound(scanned: scanned)
+            source.endRound(scanned: scanned, basePaths: Set(configurations.map(\.basePath)))
             if options.watchesFileSystem { watcher.watch(source.watchedDirectories) }
             releaseUnloadedMemory()
             return [due, source.nextSettleNanos].compactMap { $0 }.min()

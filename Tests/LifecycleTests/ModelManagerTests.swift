@@ -108,6 +108,34 @@ func predictOne(_ manager: ModelManager, _ request: VersionRequest = .latest) th
         }
     }
 
+    @Test func aBasePathEmptiedByARecursiveDeleteKeepsServing() throws {
+        let parent = try ModelDirectory()
+        try parent.add("model/1")
+        let manager = ModelManager(
+            configurations: [ModelConfiguration(name: "m", basePath: parent.path + "/model")],
+            loader: FakeLoader(), scheduler: scheduler, options: LifecycleOptions())
+        manager.pollOnce()
+        try parent.remove("model/1")
+        manager.pollOnce()
+        #expect(try predictOne(manager) == 1, "an empty base path is not yet a deleted version")
+        try parent.remove("model")
+        manager.pollOnce()
+        #expect(try predictOne(manager) == 1)
+    }
+
+    @Test func aBasePathThatStaysEmptyUnloadsItsVersions() throws {
+        let directory = try ModelDirectory()
+        try directory.add("1")
+        let manager = manager(directory)
+        manager.pollOnce()
+        try directory.remove("1")
+        manager.pollOnce()
+        #expect(try predictOne(manager) == 1)
+        usleep(useconds_t(FileSystemSource.minimumEmptyGrace / 1000 + 50_000))
+        manager.pollOnce()
+        #expect(throws: ServingError.self) { try manager.servable(model: "m", version: .latest) }
+    }
+
     @Test func aBrokenNewVersionLeavesTheOldOneServing() throws {
         let directory = try ModelDirectory()
         try directory.add("1")
