@@ -12,7 +12,8 @@ For each fixture NAME this writes OUT/NAME/1/ (the SavedModel) and OUT/NAME.json
               "outputs": {key: {...}}}]}
 Expected outputs come from TensorFlow running the exported files, not the
 in-memory model. Floats are written so that they parse back to the exact float32
-(float64 values are written exactly too). Strings are JSON strings with dtype
+(float64 values are written exactly too); NaN and infinities as the strings "NaN",
+"Infinity" and "-Infinity". Strings are JSON strings with dtype
 "string"; binary strings (serialized tf.Example) are base64 with "encoding": "base64".
 """
 
@@ -48,18 +49,27 @@ def inputs_for(batch, features=4, seed=0):
 def tensor_json(array):
     array = np.asarray(array)
     if array.dtype == np.float32:
-        values = [float(np.float32(v)) for v in array.reshape(-1)]
+        values = [finite_or_name(float(np.float32(v))) for v in array.reshape(-1)]
     elif array.dtype.kind in "iu":
         values = [int(v) for v in array.reshape(-1)]
     elif array.dtype == np.bool_:
         values = [bool(v) for v in array.reshape(-1)]
     elif array.dtype == np.float64:
-        values = [float(v) for v in array.reshape(-1)]
+        values = [finite_or_name(float(v)) for v in array.reshape(-1)]
     elif array.dtype.kind in "OSU":
         return string_json(array)
     else:
         raise ValueError(f"unsupported dtype {array.dtype}")
     return {"dtype": array.dtype.name, "shape": list(array.shape), "values": values}
+
+
+def finite_or_name(value):
+    """JSON has no NaN or infinity: those are written as the strings "NaN", "Infinity", "-Infinity"."""
+    if np.isnan(value):
+        return "NaN"
+    if np.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
 
 
 def string_json(array, binary=False):

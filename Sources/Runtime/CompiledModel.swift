@@ -17,28 +17,49 @@ public final class CompiledModel: Sendable {
     /// Binds variables and compiles every signature of `bundle`. Fails with one message listing every
     /// unsupported op (with where it is used) if any signature needs one.
     public static func compile(_ bundle: SavedModelBundle, options: RuntimeOptions = .init()) throws(ServingError) -> CompiledModel {
+        var missing = MissingOps()
+        var signatures: [String: CompiledSignature] = [:]
+        for (key, outcome) in try compileEach(bundle, options: options) {
+            switch outcome {
+            case .compiled(let signature): signatures[key] = signature
+            case .missing(let ops): missing.merge(ops, prefix: "signature '\(key)' ")
+            case .failed(let error): throw ServingError(error.code, "signature '\(key)': \(error.message)")
+            }
+        }
+        if !missing.isEmpty { throw .unimplemented(missing.message) }
+        return CompiledModel(signatures: signatures)
+    }
+
+    /// What compiling one signature on its own gave.
+    enum SignatureOutcome {
+        case compiled(CompiledSignature)
+        case missing(MissingOps)
+        case failed(ServingError)
+    }
+
+    /// Binds variables once, then compiles each signature of `bundle` on its own, in key order; a
+    /// signature that cannot be compiled does not stop the others. Throws only when the variables
+    /// cannot be bound.
+    static func compileEach(_ bundle: SavedModelBundle, options: RuntimeOptions = .init()) throws(ServingError)
+        -> [(String, SignatureOutcome)] {
         IntraOpThreads.configure(options.intraOpThreads)
         let graph = IRGraph(proto: bundle.metaGraph.graphDef)
         let store = try VariableBinder(bundle: bundle, graph: graph).bind()
         let compiler = SignatureCompiler(graph: graph, store: store, checkpoint: bundle.checkpoint, options: options)
-        var missing = MissingOps()
-        var signatures: [String: CompiledSignature] = [:]
+        var outcomes: [(String, SignatureOutcome)] = []
         for key in bundle.signatures.keys.sorted() {
             guard let spec = bundle.signatures[key] else { continue }
-            let outcome: SignatureCompiler.Outcome
-            do {
-                outcome = try compiler.compile(spec)
+            do throws(ServingError) {
+                switch try compiler.compile(spec) {
+                case .plan(let plan): outcomes.append((key, .compiled(CompiledSignature(spec: spec, plan: plan))))
+                case .missing(let ops): outcomes.append((key, .missing(ops)))
+                }
             } catch {
-                throw ServingError(error.code, "signature '\(key)': \(error.message)")
-            }
-            switch outcome {
-            case .plan(let plan): signatures[key] = CompiledSignature(spec: spec, plan: plan)
-            case .missing(let ops): missing.merge(ops, prefix: "signature '\(key)' ")
+                outcomes.append((key, .failed(error)))
             }
         }
         store.packing.clear()
-        if !missing.isEmpty { throw .unimplemented(missing.message) }
-        return CompiledModel(signatures: signatures)
+        return outcomes
     }
 
     /// For each signature of `bundle`, the op types its outputs reach (through inlined function calls)

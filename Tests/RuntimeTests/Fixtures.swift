@@ -20,8 +20,10 @@ enum Fixtures {
         var description: String
     }
 
-    static func cases(_ name: String) throws -> [Case] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: modelsDirectory + "/\(name).json"))
+    static var coverageDirectory: String { repositoryRoot + "/Tests/Fixtures/coverage" }
+
+    static func cases(_ name: String, in directory: String = modelsDirectory) throws -> [Case] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/\(name).json"))
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let cases = root["cases"] as? [[String: Any]]
         else { throw FixtureError(description: "\(name).json has no cases") }
@@ -44,7 +46,7 @@ enum Fixtures {
             guard values.count == shape.elementCount else {
                 throw FixtureError(description: "tensor \(key) has \(values.count) values for shape \(shape)")
             }
-            let numbers = values.compactMap { ($0 as? NSNumber)?.doubleValue }
+            let numbers = values.compactMap(number)
             switch dtype {
             case "float32": result[key] = Tensor(numbers.map { Float($0) }, shape: shape)
             case "float64": result[key] = Tensor(numbers, shape: shape)
@@ -74,6 +76,16 @@ enum Fixtures {
             }
         }
         return result
+    }
+
+    /// A JSON number, or one of the names the fixture scripts write for non-finite floats.
+    private static func number(_ value: Any) -> Double? {
+        switch value as? String {
+        case "NaN": .nan
+        case "Infinity": .infinity
+        case "-Infinity": -.infinity
+        default: (value as? NSNumber)?.doubleValue
+        }
     }
 
     /// Max absolute and relative differences, and whether every element is within 1e-5 relative or
