@@ -5,6 +5,7 @@ extension OpDefTable {
             controlFlowDefinitions,
             neuralNetDefinitions,
             textDefinitions,
+            mathDefinitions,
         ]
     }
 }

@@ -1,0 +1,65 @@
+import Tensors
+
+extension OpDefTable {
+    /// Elementwise math beyond the activations, padding, slicing and broadcasting, sorting and searching.
+    static let mathDefinitions: [OpDefinition] = {
+        func unary<F: UnaryFunction>(_ name: String, _: F.Type) -> OpDefinition {
+            OpDefinition(name, outputs: [("y", .single)]) { _ in UnaryKernel<F>(op: name) }
+        }
+        func floatClass(_ name: String, _ test: FloatClassKernel.Test) -> OpDefinition {
+            OpDefinition(name, outputs: [("y", .single)]) { _ in FloatClassKernel(test: test, op: name) }
+        }
+        func pad(_ name: String, _ mode: PadKernel.Mode?) -> OpDefinition {
+            OpDefinition(name, outputs: [("output", .single)]) { attrs throws(ServingError) in
+                guard let mode else {
+                    switch try attrs.string("mode") {
+                    case "REFLECT": return PadKernel(mode: .reflect, op: name)
+                    case "SYMMETRIC": return PadKernel(mode: .symmetric, op: name)
+                    case let other: throw .invalidArgument("\(attrs.location): MirrorPad mode must be REFLECT or SYMMETRIC, got '\(other)'")
+                    }
+                }
+                return PadKernel(mode: mode, op: name)
+            }
+        }
+        return [
+            unary("Floor", FloorFunction.self), unary("Ceil", CeilFunction.self), unary("Round", RoundFunction.self),
+            unary("Rint", RoundFunction.self), unary("Sign", SignFunction.self),
+            unary("Reciprocal", ReciprocalFunction.self), unary("Inv", ReciprocalFunction.self),
+            unary("Expm1", Expm1Function.self), unary("Log1p", Log1pFunction.self),
+            unary("Sin", SinFunction.self), unary("Cos", CosFunction.self), unary("Tan", TanFunction.self),
+            unary("Asin", AsinFunction.self), unary("Acos", AcosFunction.self), unary("Atan", AtanFunction.self),
+            unary("Sinh", SinhFunction.self), unary("Cosh", CoshFunction.self), unary("Asinh", AsinhFunction.self),
+            unary("Acosh", AcoshFunction.self), unary("Atanh", AtanhFunction.self), unary("Lgamma", LgammaFunction.self),
+            unary("Erfinv", ErfinvFunction.self),
+            floatClass("IsNan", .nan), floatClass("IsInf", .infinite), floatClass("IsFinite", .finite),
+            OpDefinition("DivNoNan", outputs: [("z", .single)]) { _ in BinaryKernel<DivNoNanFunction>(op: "DivNoNan") },
+            OpDefinition("Cumprod", outputs: [("out", .single)],
+                         defaults: ["exclusive": .bool(false), "reverse": .bool(false)]) { attrs throws(ServingError) in
+                CumsumKernel(exclusive: try attrs.bool("exclusive"), reverse: try attrs.bool("reverse"), product: true)
+            },
+            pad("Pad", .constant), pad("PadV2", .constant), pad("MirrorPad", nil),
+            OpDefinition("Slice", outputs: [("output", .single)]) { _ in SliceKernel() },
+            OpDefinition("BroadcastTo", outputs: [("output", .single)]) { _ in BroadcastToKernel() },
+            OpDefinition("BroadcastArgs", outputs: [("r0", .single)]) { _ in BroadcastArgsKernel() },
+            OpDefinition("EnsureShape", outputs: [("output", .single)]) { attrs throws(ServingError) in
+                guard case .shape(let dims) = attrs.value("shape") else {
+                    throw .invalidArgument("\(attrs.location): EnsureShape needs a shape attribute")
+                }
+                return EnsureShapeKernel(expected: dims, location: attrs.location)
+            },
+            OpDefinition("TopKV2", outputs: [("values", .single), ("indices", .single)]) { _ in TopKKernel() },
+            OpDefinition("Where", outputs: [("index", .single)]) { _ in WhereKernel() },
+            OpDefinition("Bucketize", outputs: [("output", .single)]) { attrs throws(ServingError) in
+                guard case .list(let items) = attrs.value("boundaries") else {
+                    throw .invalidArgument("\(attrs.location): Bucketize needs a boundaries attribute")
+                }
+                var boundaries: [Float] = []
+                for item in items {
+                    guard case .float(let value) = item else { throw .invalidArgument("\(attrs.location): Bucketize boundaries must be floats") }
+                    boundaries.append(value)
+                }
+                return BucketizeKernel(boundaries: boundaries)
+            },
+        ]
+    }()
+}
