@@ -120,8 +120,15 @@ struct GraphEvaluator {
             return node.op == "Assign" ? [.constant(target.tensor)] : []
         case "RestoreV2":
             return try restore(node, attrs)
-        case "HashTableV2":
+        case "HashTableV2", "MutableHashTableV2":
             return [.constant(try store.table(for: node, attrs).tensor)]
+        case "MutableDenseHashTableV2":
+            let emptyKey = try constantInput(node, 0, "empty_key").integerValues()
+            let deletedKey = try constantInput(node, 1, "deleted_key").integerValues()
+            let free = Set((emptyKey + deletedKey).map { Int64($0) })
+            var valueShape: [Int] = []
+            if case .shape(let dims?) = attrs.value("value_shape") { valueShape = dims }
+            return [.constant(try store.table(for: node, attrs, freeBucketKeys: free, bucketValueShape: valueShape).tensor)]
         case "LookupTableImportV2", "InitializeTableV2":
             guard allowsAssignments, let table = try constantInput(node, 0, "table_handle").lookupTable else {
                 throw .unimplemented("\(node.location): \(node.op) may only fill a table while the model loads")
@@ -200,7 +207,7 @@ struct GraphEvaluator {
         var constants: [Tensor] = []
         for ref in node.inputs {
             var input = try value(ref, for: node)
-            if case .constant(let tensor) = input, let handle = tensor.variableHandle, handle.isReference {
+            if case .constant(let tensor) = input, let handle = tensor.variableHandle, handle.isReference || kernel is any ReadsVariableInputs {
                 input = .constant(try variableValue(handle, node))
             }
             if case .constant(let tensor) = input { constants.append(tensor) }

@@ -1,8 +1,9 @@
 import Tensors
 
 extension VariableStore {
-    /// The table a `HashTableV2` node names, created empty the first time.
-    mutating func table(for node: FlatNode, _ attrs: AttrReader) throws(ServingError) -> LookupTableResource {
+    /// The table a `HashTableV2` (or mutable table) node names, created empty the first time.
+    mutating func table(for node: FlatNode, _ attrs: AttrReader, freeBucketKeys: Set<Int64> = [],
+                        bucketValueShape: [Int] = []) throws(ServingError) -> LookupTableResource {
         let shared = try attrs.string("shared_name")
         let key = shared.isEmpty ? node.name : shared
         let keyType = try attrs.dtype("key_dtype"), valueType = try attrs.dtype("value_dtype")
@@ -12,7 +13,8 @@ extension VariableStore {
             }
             return existing
         }
-        let table = LookupTableResource(name: key, keyType: keyType, valueType: valueType)
+        let table = LookupTableResource(name: key, keyType: keyType, valueType: valueType, freeBucketKeys: freeBucketKeys,
+                                        bucketValueShape: bucketValueShape)
         tables[key] = table
         return table
     }

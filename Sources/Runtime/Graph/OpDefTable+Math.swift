@@ -21,6 +21,9 @@ extension OpDefTable {
                 return PadKernel(mode: mode, op: name)
             }
         }
+        func segment(_ name: String, _ reduction: SegmentReductionKernel.Reduction, sorted: Bool) -> OpDefinition {
+            OpDefinition(name, outputs: [("output", .single)]) { _ in SegmentReductionKernel(reduction: reduction, sorted: sorted, op: name) }
+        }
         return [
             unary("Floor", FloorFunction.self), unary("Ceil", CeilFunction.self), unary("Round", RoundFunction.self),
             unary("Rint", RoundFunction.self), unary("Sign", SignFunction.self),
@@ -47,6 +50,19 @@ extension OpDefTable {
                 }
                 return EnsureShapeKernel(expected: dims, location: attrs.location)
             },
+            OpDefinition("ResourceGather", outputs: [("output", .single)], defaults: ["batch_dims": .int(0)]) { attrs throws(ServingError) in
+                ResourceGatherKernel(gather: GatherKernel(batchDims: try attrs.int("batch_dims")))
+            },
+            OpDefinition("ResourceGatherNd", outputs: [("output", .single)]) { _ in ResourceGatherNdKernel() },
+            OpDefinition("GatherNd", outputs: [("output", .single)]) { _ in GatherNdKernel() },
+            OpDefinition("TensorScatterUpdate", outputs: [("output", .single)]) { _ in TensorScatterKernel(mode: .update, op: "TensorScatterUpdate") },
+            OpDefinition("TensorScatterAdd", outputs: [("output", .single)]) { _ in TensorScatterKernel(mode: .add, op: "TensorScatterAdd") },
+            OpDefinition("ScatterNd", outputs: [("output", .single)]) { _ in TensorScatterKernel(mode: .scatterNd, op: "ScatterNd") },
+            segment("SegmentSum", .sum, sorted: true), segment("SegmentMean", .mean, sorted: true),
+            segment("SegmentMax", .max, sorted: true), segment("SegmentMin", .min, sorted: true),
+            segment("SegmentProd", .prod, sorted: true),
+            segment("UnsortedSegmentSum", .sum, sorted: false), segment("UnsortedSegmentMax", .max, sorted: false),
+            segment("UnsortedSegmentMin", .min, sorted: false), segment("UnsortedSegmentProd", .prod, sorted: false),
             OpDefinition("TopKV2", outputs: [("values", .single), ("indices", .single)]) { _ in TopKKernel() },
             OpDefinition("Where", outputs: [("index", .single)]) { _ in WhereKernel() },
             OpDefinition("Bucketize", outputs: [("output", .single)]) { attrs throws(ServingError) in

@@ -41,14 +41,22 @@ enum ExpFunction: UnaryFunction {
 enum LogFunction: UnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { T.logarithm(x) }
 }
-enum NegFunction: UnaryFunction {
+/// A unary function that also applies to signed integers (wrapping on overflow, as TensorFlow does).
+protocol IntegerUnaryFunction: UnaryFunction {
+    static func integer<I: FixedWidthInteger & SignedInteger>(_ x: I) -> I
+}
+
+enum NegFunction: IntegerUnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { -x }
+    @inline(__always) static func integer<I: FixedWidthInteger & SignedInteger>(_ x: I) -> I { 0 &- x }
 }
-enum AbsFunction: UnaryFunction {
+enum AbsFunction: IntegerUnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { x.magnitude }
+    @inline(__always) static func integer<I: FixedWidthInteger & SignedInteger>(_ x: I) -> I { x < 0 ? 0 &- x : x }
 }
-enum SquareFunction: UnaryFunction {
+enum SquareFunction: IntegerUnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { x * x }
+    @inline(__always) static func integer<I: FixedWidthInteger & SignedInteger>(_ x: I) -> I { x &* x }
 }
 enum SqrtFunction: UnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { x.squareRoot() }
@@ -112,8 +120,22 @@ struct UnaryKernel<Function: UnaryFunction>: Kernel {
         switch x.dtype {
         case .float32: return [try float32Loop(x, Float(parameter))]
         case .float64: return [try float64Loop(x, parameter)]
+        case .int32, .int64:
+            guard let integer = Function.self as? any IntegerUnaryFunction.Type else {
+                throw .unimplemented("\(op) does not support \(x.dtype)")
+            }
+            return [x.dtype == .int32 ? try Self.computeInteger(x, integer, Int32.self) : try Self.computeInteger(x, integer, Int64.self)]
         default: throw .unimplemented("\(op) does not support \(x.dtype)")
         }
+    }
+
+    private static func computeInteger<F: IntegerUnaryFunction, I: FixedWidthInteger & SignedInteger & TensorScalar>(
+        _ x: Tensor, _: F.Type, _: I.Type
+    ) throws(ServingError) -> Tensor {
+        let (result, _) = try Tensor.allocateUninitialized(x.dtype, x.shape)
+        let out = result.mutableElements(I.self), input = x.elements(I.self)
+        for i in 0..<out.count { out[i] = F.integer(input[i]) }
+        return result
     }
 
     @inline(__always)

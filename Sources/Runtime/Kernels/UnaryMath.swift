@@ -14,8 +14,9 @@ enum CeilFunction: UnaryFunction {
 enum RoundFunction: UnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { x.rounded(.toNearestOrEven) }
 }
-enum SignFunction: UnaryFunction {
+enum SignFunction: IntegerUnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { x.isNaN ? x : (x > 0 ? 1 : (x < 0 ? -1 : 0)) }
+    @inline(__always) static func integer<I: FixedWidthInteger & SignedInteger>(_ x: I) -> I { x > 0 ? 1 : (x < 0 ? -1 : 0) }
 }
 enum ReciprocalFunction: UnaryFunction {
     @inline(__always) static func apply<T: FloatScalar>(_ x: T, _: T) -> T { 1 / x }

@@ -43,17 +43,24 @@ struct LookupTableContents: Sendable {
     }
 }
 
-/// A hash table resource: created by `HashTableV2`, filled once by the init op, read by lookups.
+/// A hash table resource: created by `HashTableV2` (or a mutable table op), filled once while the
+/// model loads (init op or checkpoint restore), read by lookups.
 final class LookupTableResource: Sendable {
     let name: String
     let keyType: DType
     let valueType: DType
+    /// Keys that mark free buckets in a dense table's stored arrays (its empty and deleted keys).
+    let freeBucketKeys: Set<Int64>
+    /// The shape of one value of a dense table (its buckets store values as rows).
+    let bucketValueShape: [Int]
     private let contents = Mutex<LookupTableContents?>(nil)
 
-    init(name: String, keyType: DType, valueType: DType) {
+    init(name: String, keyType: DType, valueType: DType, freeBucketKeys: Set<Int64> = [], bucketValueShape: [Int] = []) {
         self.name = name
         self.keyType = keyType
         self.valueType = valueType
+        self.freeBucketKeys = freeBucketKeys
+        self.bucketValueShape = bucketValueShape
     }
 
     var tensor: Tensor { Tensor(dtype: .resource, shape: .scalar, storage: .opaque([self])) }
@@ -65,8 +72,31 @@ final class LookupTableResource: Sendable {
         guard values.dtype == valueType else {
             throw .invalidArgument("table '\(name)' has \(valueType) values, the import gives \(values.dtype)")
         }
-        let loaded = try LookupTableContents(keys: keys, values: values)
+        let loaded: LookupTableContents
+        if freeBucketKeys.isEmpty {
+            loaded = try LookupTableContents(keys: keys, values: values)
+        } else {
+            let (usedKeys, usedValues) = try usedBuckets(keys: keys, values: values)
+            loaded = try LookupTableContents(keys: usedKeys, values: usedValues)
+        }
         contents.withLock { $0 = loaded }
+    }
+
+    /// A dense table's stored buckets without the free ones.
+    private func usedBuckets(keys: Tensor, values: Tensor) throws(ServingError) -> (Tensor, Tensor) {
+        let all = try keys.integerValues()
+        guard !all.isEmpty, values.elementCount % all.count == 0 else {
+            throw .invalidArgument("table '\(name)': \(all.count) stored keys for values \(values.shape)")
+        }
+        let width = values.elementCount / all.count
+        let used = all.indices.filter { !freeBucketKeys.contains(Int64(all[$0])) }
+        let keyOffsets = used, valueOffsets = used.flatMap { bucket in (0..<width).map { bucket * width + $0 } }
+        guard bucketValueShape.reduce(1, *) == width else {
+            throw .invalidArgument("table '\(name)': stored values \(values.shape) do not hold values of shape \(bucketValueShape)")
+        }
+        let valueShape = Shape([used.count] + bucketValueShape)
+        return (try keys.gatheredElements(keyOffsets, shape: Shape([used.count])),
+                try values.gatheredElements(valueOffsets, shape: valueShape))
     }
 
     var loaded: LookupTableContents? { contents.withLock { $0 } }
