@@ -1,7 +1,8 @@
 import Tensors
 
 extension OpDefTable {
-    /// Elementwise math beyond the activations, padding, slicing and broadcasting, sorting and searching.
+    /// Elementwise math beyond the activations, padding, slicing and broadcasting, gathers, scatters and
+    /// segment reductions, sorting and searching, image resizing.
     static let mathDefinitions: [OpDefinition] = {
         func unary<F: UnaryFunction>(_ name: String, _: F.Type) -> OpDefinition {
             OpDefinition(name, outputs: [("y", .single)]) { _ in UnaryKernel<F>(op: name) }
@@ -24,7 +25,15 @@ extension OpDefTable {
         func segment(_ name: String, _ reduction: SegmentReductionKernel.Reduction, sorted: Bool) -> OpDefinition {
             OpDefinition(name, outputs: [("output", .single)]) { _ in SegmentReductionKernel(reduction: reduction, sorted: sorted, op: name) }
         }
+        func resize(_ name: String, _ method: ImageResizeKernel.Method) -> OpDefinition {
+            OpDefinition(name, outputs: [("resized_images", .single)],
+                         defaults: ["align_corners": .bool(false), "half_pixel_centers": .bool(false)]) { attrs throws(ServingError) in
+                ImageResizeKernel(method: method, alignCorners: try attrs.bool("align_corners"),
+                                  halfPixelCenters: try attrs.bool("half_pixel_centers"), op: name)
+            }
+        }
         return [
+            resize("ResizeBilinear", .bilinear), resize("ResizeNearestNeighbor", .nearest), resize("ResizeBicubic", .bicubic),
             unary("Floor", FloorFunction.self), unary("Ceil", CeilFunction.self), unary("Round", RoundFunction.self),
             unary("Rint", RoundFunction.self), unary("Sign", SignFunction.self),
             unary("Reciprocal", ReciprocalFunction.self), unary("Inv", ReciprocalFunction.self),
