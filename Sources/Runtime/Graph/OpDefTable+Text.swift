@@ -19,6 +19,29 @@ extension OpDefTable {
         OpDefinition("LookupTableFindV2", outputs: [("values", .single)]) { _ in LookupTableFindKernel() },
         OpDefinition("LookupTableSizeV2", outputs: [("size", .single)]) { _ in LookupTableSizeKernel() },
 
+        OpDefinition("StringFormat", outputs: [("output", .single)],
+                     defaults: ["template": .string(Array("%s".utf8)), "placeholder": .string(Array("%s".utf8)),
+                                "summarize": .int(3)]) { attrs throws(ServingError) in
+            StringFormatKernel(template: try attrs.string("template"), placeholder: try attrs.string("placeholder"),
+                               summarize: try attrs.int("summarize"))
+        },
+        OpDefinition("StringStrip", outputs: [("output", .single)]) { _ in StringStripKernel() },
+        OpDefinition("Substr", outputs: [("output", .single)], defaults: ["unit": .string(Array("BYTE".utf8))]) { attrs throws(ServingError) in
+            switch try attrs.string("unit") {
+            case "BYTE": return SubstrKernel(characters: false)
+            case "UTF8_CHAR": return SubstrKernel(characters: true)
+            case let other: throw .invalidArgument("\(attrs.location): Substr unit must be BYTE or UTF8_CHAR, got '\(other)'")
+            }
+        },
+        OpDefinition("StringToNumber", outputs: [("output", .single)], defaults: ["out_type": .type(1)]) { attrs throws(ServingError) in
+            StringToNumberKernel(outType: try attrs.dtype("out_type"))
+        },
+        OpDefinition("UnsortedSegmentJoin", outputs: [("output", .single)], defaults: ["separator": .string([])]) { attrs throws(ServingError) in
+            guard case .string(let separator) = attrs.value("separator") else {
+                throw .invalidArgument("\(attrs.location): UnsortedSegmentJoin separator must be a string")
+            }
+            return UnsortedSegmentJoinKernel(separator: separator)
+        },
         OpDefinition("StringToHashBucketFast", outputs: [("output", .single)]) { attrs throws(ServingError) in
             try StringToHashBucketFastKernel(buckets: try attrs.int("num_buckets"), location: attrs.location)
         },
