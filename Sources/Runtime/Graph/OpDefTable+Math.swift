@@ -72,6 +72,36 @@ extension OpDefTable {
             segment("SegmentProd", .prod, sorted: true),
             segment("UnsortedSegmentSum", .sum, sorted: false), segment("UnsortedSegmentMax", .max, sorted: false),
             segment("UnsortedSegmentMin", .min, sorted: false), segment("UnsortedSegmentProd", .prod, sorted: false),
+            OpDefinition("SparseToDense", outputs: [("dense", .single)], defaults: ["validate_indices": .bool(true)]) { _ in
+                SparseToDenseKernel()
+            },
+            OpDefinition("SparseReduceSum", outputs: [("output", .single)], defaults: ["keep_dims": .bool(false)]) { attrs throws(ServingError) in
+                SparseReduceSumKernel(keepDims: try attrs.bool("keep_dims"))
+            },
+            OpDefinition("Unique", outputs: [("y", .single), ("idx", .single)], defaults: ["out_idx": .type(3)]) { attrs throws(ServingError) in
+                UniqueKernel(indexType: try attrs.dtype("out_idx"))
+            },
+            OpDefinition("Bitcast", outputs: [("output", .single)]) { attrs throws(ServingError) in BitcastKernel(type: try attrs.dtype("type")) },
+            OpDefinition("Atan2", outputs: [("z", .single)]) { _ in Atan2Kernel() },
+            OpDefinition("MatrixBandPart", outputs: [("band", .single)]) { _ in MatrixBandPartKernel() },
+            OpDefinition("MatrixDiagPartV3", outputs: [("diagonal", .single)], defaults: ["align": .string(Array("RIGHT_LEFT".utf8))]) { _ in
+                MatrixDiagPartKernel()
+            },
+            OpDefinition("MatrixDiagV3", outputs: [("output", .single)], defaults: ["align": .string(Array("RIGHT_LEFT".utf8))]) { _ in
+                MatrixDiagKernel()
+            },
+            OpDefinition("MatrixSetDiagV3", outputs: [("output", .single)], defaults: ["align": .string(Array("RIGHT_LEFT".utf8))]) { _ in
+                MatrixSetDiagKernel()
+            },
+            OpDefinition("MatrixDeterminant", outputs: [("output", .single)]) { _ in
+                LinearAlgebraKernel(operation: .determinant, adjoint: false, op: "MatrixDeterminant")
+            },
+            OpDefinition("MatrixInverse", outputs: [("output", .single)], defaults: ["adjoint": .bool(false)]) { attrs throws(ServingError) in
+                LinearAlgebraKernel(operation: .inverse, adjoint: try attrs.bool("adjoint"), op: "MatrixInverse")
+            },
+            OpDefinition("MatrixSolve", outputs: [("output", .single)], defaults: ["adjoint": .bool(false)]) { attrs throws(ServingError) in
+                LinearAlgebraKernel(operation: .solve, adjoint: try attrs.bool("adjoint"), op: "MatrixSolve")
+            },
             OpDefinition("TopKV2", outputs: [("values", .single), ("indices", .single)]) { _ in TopKKernel() },
             OpDefinition("Where", outputs: [("index", .single)]) { _ in WhereKernel() },
             OpDefinition("Bucketize", outputs: [("output", .single)]) { attrs throws(ServingError) in

@@ -115,13 +115,21 @@ struct BroadcastToKernel: Kernel {
         guard try broadcastShape(x.shape, target) == target else {
             throw .invalidArgument("BroadcastTo cannot broadcast \(x.shape) to \(target)")
         }
-        let offset = target.rank - x.shape.rank
+        return [try x.broadcast(to: target)]
+    }
+}
+
+extension Tensor {
+    /// The tensor repeated along its size-1 axes (and new leading ones) to `target`, which must be a
+    /// broadcast of its shape.
+    func broadcast(to target: Shape) throws(ServingError) -> Tensor {
+        if shape == target { return self }
+        let offset = target.rank - shape.rank
+        let expanded = reshaped(Shape([Int](repeating: 1, count: offset) + shape.dims))
         let maps = (0..<target.rank).map { axis -> [Int] in
-            let size = axis < offset ? 1 : x.shape[axis - offset]
-            return (0..<target[axis]).map { size == 1 ? 0 : $0 }
+            (0..<target[axis]).map { expanded.shape[axis] == 1 ? 0 : $0 }
         }
-        let expanded = x.reshaped(Shape([Int](repeating: 1, count: offset) + x.shape.dims))
-        return [try expanded.remapped(maps)]
+        return try expanded.remapped(maps)
     }
 }
 
