@@ -25,6 +25,13 @@ extension OpDefTable {
             StringFormatKernel(template: try attrs.string("template"), placeholder: try attrs.string("placeholder"),
                                summarize: try attrs.int("summarize"))
         },
+        OpDefinition("SparseCross", outputs: [("output_indices", .single), ("output_values", .single), ("output_shape", .single)]) {
+            attrs throws(ServingError) in
+            let key = try attrs.int("hash_key")
+            return SparseCrossKernel(sparseCount: try attrs.int("N"), denseCount: try attrs.dtypes("dense_types").count,
+                                     hashed: try attrs.bool("hashed_output"), buckets: Int64(try attrs.int("num_buckets")),
+                                     hashKey: UInt64(bitPattern: Int64(key)))
+        },
         OpDefinition("StringStrip", outputs: [("output", .single)]) { _ in StringStripKernel() },
         OpDefinition("Substr", outputs: [("output", .single)], defaults: ["unit": .string(Array("BYTE".utf8))]) { attrs throws(ServingError) in
             switch try attrs.string("unit") {
