@@ -102,6 +102,33 @@ extension OpDefTable {
             OpDefinition("MatrixSolve", outputs: [("output", .single)], defaults: ["adjoint": .bool(false)]) { attrs throws(ServingError) in
                 LinearAlgebraKernel(operation: .solve, adjoint: try attrs.bool("adjoint"), op: "MatrixSolve")
             },
+            OpDefinition("LogMatrixDeterminant", outputs: [("sign", .single), ("log_abs_determinant", .single)]) { _ in
+                LinearAlgebraKernel(operation: .logDeterminant, adjoint: false, op: "LogMatrixDeterminant")
+            },
+            OpDefinition("Cholesky", outputs: [("output", .single)]) { _ in CholeskyKernel() },
+            OpDefinition("MatrixTriangularSolve", outputs: [("output", .single)],
+                         defaults: ["lower": .bool(true), "adjoint": .bool(false)]) { attrs throws(ServingError) in
+                TriangularSolveKernel(lower: try attrs.bool("lower"), adjoint: try attrs.bool("adjoint"))
+            },
+            OpDefinition("Roll", outputs: [("output", .single)]) { _ in RollKernel() },
+            OpDefinition("DepthToSpace", outputs: [("output", .single)], defaults: ["data_format": .string(Array("NHWC".utf8))]) {
+                attrs throws(ServingError) in
+                guard try attrs.string("data_format") == "NHWC" else { throw .unimplemented("\(attrs.location): DepthToSpace supports NHWC only") }
+                return DepthSpaceKernel(toSpace: true, blockSize: try attrs.int("block_size"), op: "DepthToSpace")
+            },
+            OpDefinition("SpaceToDepth", outputs: [("output", .single)], defaults: ["data_format": .string(Array("NHWC".utf8))]) {
+                attrs throws(ServingError) in
+                guard try attrs.string("data_format") == "NHWC" else { throw .unimplemented("\(attrs.location): SpaceToDepth supports NHWC only") }
+                return DepthSpaceKernel(toSpace: false, blockSize: try attrs.int("block_size"), op: "SpaceToDepth")
+            },
+            OpDefinition("LowerBound", outputs: [("output", .single)], defaults: ["out_type": .type(3)]) { attrs throws(ServingError) in
+                SearchSortedKernel(upper: false, outType: try attrs.dtype("out_type"))
+            },
+            OpDefinition("UpperBound", outputs: [("output", .single)], defaults: ["out_type": .type(3)]) { attrs throws(ServingError) in
+                SearchSortedKernel(upper: true, outType: try attrs.dtype("out_type"))
+            },
+            OpDefinition("InTopKV2", outputs: [("precision", .single)]) { _ in InTopKKernel() },
+            OpDefinition("Cross", outputs: [("product", .single)]) { _ in CrossKernel() },
             OpDefinition("TopKV2", outputs: [("values", .single), ("indices", .single)]) { _ in TopKKernel() },
             OpDefinition("Where", outputs: [("index", .single)]) { _ in WhereKernel() },
             OpDefinition("Bucketize", outputs: [("output", .single)]) { attrs throws(ServingError) in

@@ -120,10 +120,10 @@ struct MatrixSetDiagKernel: Kernel {
     }
 }
 
-/// MatrixDeterminant, MatrixInverse and MatrixSolve on float32/float64 square matrices, by LU
-/// decomposition with partial pivoting in double precision.
+/// MatrixDeterminant, LogMatrixDeterminant, MatrixInverse and MatrixSolve on float32/float64 square
+/// matrices, by LU decomposition with partial pivoting in double precision.
 struct LinearAlgebraKernel: Kernel {
-    enum Operation: Sendable { case determinant, inverse, solve }
+    enum Operation: Sendable { case determinant, logDeterminant, inverse, solve }
     let operation: Operation
     let adjoint: Bool
     let op: String
@@ -143,7 +143,7 @@ struct LinearAlgebraKernel: Kernel {
             right = try doubles(b)
             rightColumns = rhs.columns
         }
-        var output: [Double] = []
+        var output: [Double] = [], signs: [Double] = []
         for index in 0..<batch.count {
             var m = Array(matrices[(index * n * n)..<((index + 1) * n * n)])
             if adjoint { m = (0..<(n * n)).map { m[($0 % n) * n + $0 / n] } }
@@ -166,6 +166,15 @@ struct LinearAlgebraKernel: Kernel {
             switch operation {
             case .determinant:
                 output.append(singular ? 0 : (0..<n).reduce(sign) { $0 * m[$1 * n + $1] })
+            case .logDeterminant:
+                var logAbs = 0.0, logSign = sign
+                for i in 0..<n {
+                    let pivot = m[i * n + i]
+                    if pivot < 0 { logSign = -logSign }
+                    logAbs += Foundation.log(abs(pivot))
+                }
+                signs.append(singular ? 0 : logSign)
+                output.append(singular ? -.infinity : logAbs)
             case .inverse, .solve:
                 guard !singular else { throw .invalidArgument("\(op): the matrix is not invertible") }
                 let columns = operation == .inverse ? n : rightColumns
@@ -186,11 +195,13 @@ struct LinearAlgebraKernel: Kernel {
             }
         }
         let shape: Shape = switch operation {
-        case .determinant: Shape(Array(a.shape.dims.dropLast(2)))
+        case .determinant, .logDeterminant: Shape(Array(a.shape.dims.dropLast(2)))
         case .inverse: a.shape
         case .solve: inputs[1].shape
         }
-        return [a.dtype == .float32 ? Tensor(output.map { Float($0) }, shape: shape) : Tensor(output, shape: shape)]
+        let result = [a.dtype == .float32 ? Tensor(output.map { Float($0) }, shape: shape) : Tensor(output, shape: shape)]
+        guard operation == .logDeterminant else { return result }
+        return [a.dtype == .float32 ? Tensor(signs.map { Float($0) }, shape: shape) : Tensor(signs, shape: shape)] + result
     }
 
     private func doubles(_ tensor: Tensor) throws(ServingError) -> [Double] {
@@ -199,6 +210,79 @@ struct LinearAlgebraKernel: Kernel {
         case .float64: Array(tensor.elements(Double.self))
         default: throw .unimplemented("\(op) does not support \(tensor.dtype)")
         }
+    }
+}
+
+/// Cholesky: the lower-triangular L with L Lᵀ equal to each (symmetric positive definite) matrix.
+struct CholeskyKernel: Kernel {
+    func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
+        try expectInputs(inputs, 1, "Cholesky")
+        let a = inputs[0]
+        let batch = try MatrixBatch(a.shape, op: "Cholesky")
+        guard batch.rows == batch.columns else { throw .invalidArgument("Cholesky needs square matrices, got \(a.shape)") }
+        let n = batch.rows
+        let values: [Double] = switch a.dtype {
+        case .float32: a.elements(Float.self).map { Double($0) }
+        case .float64: Array(a.elements(Double.self))
+        default: throw .unimplemented("Cholesky does not support \(a.dtype)")
+        }
+        var l = [Double](repeating: 0, count: values.count)
+        for b in 0..<batch.count {
+            let base = b * n * n
+            for i in 0..<n {
+                for j in 0...i {
+                    var sum = values[base + i * n + j]
+                    for k in 0..<j { sum -= l[base + i * n + k] * l[base + j * n + k] }
+                    if i == j {
+                        guard sum > 0 else { throw .invalidArgument("Cholesky decomposition was not successful. The input might not be valid.") }
+                        l[base + i * n + i] = sum.squareRoot()
+                    } else {
+                        l[base + i * n + j] = sum / l[base + j * n + j]
+                    }
+                }
+            }
+        }
+        return [a.dtype == .float32 ? Tensor(l.map { Float($0) }, shape: a.shape) : Tensor(l, shape: a.shape)]
+    }
+}
+
+/// MatrixTriangularSolve: X with A X = B for lower (or upper) triangular A, optionally its adjoint.
+struct TriangularSolveKernel: Kernel {
+    let lower: Bool
+    let adjoint: Bool
+
+    func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
+        try expectInputs(inputs, 2, "MatrixTriangularSolve")
+        let a = inputs[0], b = inputs[1]
+        let matrices = try MatrixBatch(a.shape, op: "MatrixTriangularSolve"), rhs = try MatrixBatch(b.shape, op: "MatrixTriangularSolve")
+        guard matrices.rows == matrices.columns, rhs.rows == matrices.rows, rhs.count == matrices.count, a.dtype == b.dtype else {
+            throw .invalidArgument("MatrixTriangularSolve needs square matrices and matching right-hand sides, got \(a.shape) and \(b.shape)")
+        }
+        let n = matrices.rows, columns = rhs.columns
+        func doubles(_ t: Tensor) throws(ServingError) -> [Double] {
+            switch t.dtype {
+            case .float32: t.elements(Float.self).map { Double($0) }
+            case .float64: Array(t.elements(Double.self))
+            default: throw .unimplemented("MatrixTriangularSolve does not support \(t.dtype)")
+            }
+        }
+        let av = try doubles(a), bv = try doubles(b)
+        var x = bv
+        let effectiveLower = adjoint ? !lower : lower
+        for batch in 0..<matrices.count {
+            let base = batch * n * n, rbase = batch * n * columns
+            func entry(_ i: Int, _ j: Int) -> Double { adjoint ? av[base + j * n + i] : av[base + i * n + j] }
+            for c in 0..<columns {
+                let rows: [Int] = effectiveLower ? Array(0..<n) : Array((0..<n).reversed())
+                for i in rows {
+                    var sum = bv[rbase + i * columns + c]
+                    let others: [Int] = effectiveLower ? Array(0..<i) : Array((i + 1)..<n)
+                    for j in others { sum -= entry(i, j) * x[rbase + j * columns + c] }
+                    x[rbase + i * columns + c] = sum / entry(i, i)
+                }
+            }
+        }
+        return [a.dtype == .float32 ? Tensor(x.map { Float($0) }, shape: b.shape) : Tensor(x, shape: b.shape)]
     }
 }
 
