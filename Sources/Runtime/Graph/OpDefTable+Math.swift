@@ -34,6 +34,17 @@ extension OpDefTable {
         }
         return [
             resize("ResizeBilinear", .bilinear), resize("ResizeNearestNeighbor", .nearest), resize("ResizeBicubic", .bicubic),
+            OpDefinition("ResizeArea", outputs: [("resized_images", .single)], defaults: ["align_corners": .bool(false)]) {
+                attrs throws(ServingError) in ResizeAreaKernel(alignCorners: try attrs.bool("align_corners"))
+            },
+            OpDefinition("ScaleAndTranslate", outputs: [("resized_images", .single)],
+                         defaults: ["kernel_type": .string(Array("lanczos3".utf8)), "antialias": .bool(true)]) { attrs throws(ServingError) in
+                let name = try attrs.string("kernel_type")
+                guard let kernel = SamplingKernel(name: name) else {
+                    throw .invalidArgument("\(attrs.location): unknown ScaleAndTranslate kernel_type '\(name)'")
+                }
+                return ScaleAndTranslateKernel(kernel: kernel, antialias: try attrs.bool("antialias"))
+            },
             unary("Floor", FloorFunction.self), unary("Ceil", CeilFunction.self), unary("Round", RoundFunction.self),
             unary("Rint", RoundFunction.self), unary("Sign", SignFunction.self),
             unary("Reciprocal", ReciprocalFunction.self), unary("Inv", ReciprocalFunction.self),

@@ -25,7 +25,7 @@ struct ImageResizeKernel: Kernel {
         let dims = (batch: image.shape[0], height: image.shape[1], width: image.shape[2], channels: image.shape[3])
         guard dims.height > 0, dims.width > 0 else { throw .invalidArgument("\(op) input \(image.shape) has an empty image") }
         let outputShape = Shape([dims.batch, size[0], size[1], dims.channels])
-        let pixels = try floats(image)
+        let pixels = try Self.floats(image, op: op)
         switch method {
         case .nearest:
             let rows = nearestIndices(out: size[0], in: dims.height), columns = nearestIndices(out: size[1], in: dims.width)
@@ -122,7 +122,8 @@ struct ImageResizeKernel: Kernel {
         return (indices, weights)
     }
 
-    private func floats(_ image: Tensor) throws(ServingError) -> [Float] {
+    /// The image's values as float32, for the kernels that resample.
+    static func floats(_ image: Tensor, op: String) throws(ServingError) -> [Float] {
         switch image.dtype {
         case .float32: Array(image.elements(Float.self))
         case .float64: image.elements(Double.self).map { Float($0) }
