@@ -1,14 +1,18 @@
+import CoreMetrics
 import Dispatch
 import ServingMetrics
 import Tensors
 
 /// A queue of requests for one (model, version, signature), served by a `BatchScheduler`'s threads.
-/// With batching enabled, queued requests are merged along dimension 0 up to `maxBatchSize` rows.
+/// With batching enabled, queued requests are merged along dimension 0 up to the execution batch
+/// size (`maxBatchSize`, or `maxExecutionBatchSize` when large requests are split).
 public final class BatchQueue: @unchecked Sendable {
     public let name: String
     public let options: BatchingOptions
     let process: BatchProcessor
     unowned let scheduler: BatchScheduler
+    /// Set to the number of waiting requests as it changes (outside the scheduler's lock).
+    let depth: Gauge?
 
     // Guarded by the scheduler's condition lock.
     var pending: [BatchTask] = []
@@ -23,10 +27,11 @@ public final class BatchQueue: @unchecked Sendable {
     var executedRequests = 0
     var executedRows = 0
 
-    init(name: String, options: BatchingOptions, scheduler: BatchScheduler, process: @escaping BatchProcessor) {
+    init(name: String, options: BatchingOptions, scheduler: BatchScheduler, depth: Gauge?, process: @escaping BatchProcessor) {
         self.name = name
         self.options = options
         self.scheduler = scheduler
+        self.depth = depth
         self.process = process
     }
 
@@ -39,12 +44,19 @@ public final class BatchQueue: @unchecked Sendable {
         _ inputs: [String: Tensor], deadlineNanos: UInt64? = nil, computeLatency: LatencyRecorder? = nil,
         completion: @escaping BatchCompletion
     ) throws(ServingError) {
-        let task = BatchTask(inputs: inputs, deadline: deadlineNanos, computeLatency: computeLatency, completion: completion)
+        let task = BatchTask(inputs: inputs, deadline: deadlineNanos, computeLatency: computeLatency,
+                             padsTrailingDims: options.padVariableLengthInputs, completion: completion)
         if options.enabled, let rows = task.rows, rows > options.maxBatchSize {
             throw .invalidArgument(
                 "Task size \(rows) is larger than maximum input batch size \(options.maxBatchSize) of \(name)")
         }
-        try scheduler.enqueue(task, on: self)
+        if options.enabled, let rows = task.rows, rows > options.executionBatchSize {
+            let parts = try SplitTask.parts(of: task, rows: rows, chunk: options.executionBatchSize,
+                                            padsTrailingDims: options.padVariableLengthInputs)
+            try scheduler.enqueue(parts, on: self)
+            return
+        }
+        try scheduler.enqueue([task], on: self)
     }
 
     /// Requests waiting, for metrics and tests.
@@ -64,6 +76,8 @@ public final class BatchQueue: @unchecked Sendable {
 
     var capacityRows: Int { options.maxEnqueuedBatches * options.maxBatchSize }
 
+    var executionRows: Int { options.executionBatchSize }
+
     /// When the oldest request's batch is due, in monotonic nanoseconds; nil when it waits for a
     /// running execution of this queue to finish instead of a time (adaptive batching).
     ///
@@ -73,10 +87,10 @@ public final class BatchQueue: @unchecked Sendable {
     /// `maxBatchSize` (`maxBatchSize / threads` rows per execution already running). Timeout mode
     /// (TF Serving's): the oldest request waits up to `batchTimeoutMicros` for a full batch.
     func readyTime(threads: Int) -> UInt64? {
-        guard options.enabled, hasPending, pendingRows < options.maxBatchSize else { return 0 }
+        guard options.enabled, hasPending, pendingRows < executionRows else { return 0 }
         if options.batchTimeoutMicros == 0 {
             guard running > 0 else { return 0 }
-            let share = max(1, options.maxBatchSize / max(1, threads))
+            let share = max(1, executionRows / max(1, threads))
             return pendingRows >= share * running ? 0 : nil
         }
         return pending[pendingHead].enqueuedAt &+ UInt64(options.batchTimeoutMicros) &* 1000
@@ -91,9 +105,9 @@ public final class BatchQueue: @unchecked Sendable {
         if options.enabled, let headRows = head.rows, let compatibility = head.compatibility {
             var rows = headRows
             var index = pendingHead + 1
-            while index < pending.count, rows < options.maxBatchSize {
+            while index < pending.count, rows < executionRows {
                 let task = pending[index]
-                if let taskRows = task.rows, rows + taskRows <= options.maxBatchSize,
+                if let taskRows = task.rows, rows + taskRows <= executionRows,
                    task.compatibility == compatibility {
                     taken.append(task)
                     takenIndices.insert(index)

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 import Foundation
 import ServingMetrics
@@ -33,10 +34,11 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     /// A new queue served by this scheduler.
+    /// `depth`, when given, is set to the number of requests waiting in the queue as it changes.
     public func makeQueue(
-        name: String, options: BatchingOptions, process: @escaping BatchProcessor
+        name: String, options: BatchingOptions, depth: Gauge? = nil, process: @escaping BatchProcessor
     ) -> BatchQueue {
-        BatchQueue(name: name, options: options, scheduler: self, process: process)
+        BatchQueue(name: name, options: options, scheduler: self, depth: depth, process: process)
     }
 
     /// Lets queued work finish, then stops the threads. New submissions are refused.
@@ -54,18 +56,24 @@ public final class BatchScheduler: @unchecked Sendable {
         return try body()
     }
 
-    func enqueue(_ task: BatchTask, on queue: BatchQueue) throws(ServingError) {
+    /// Queues `tasks` (one request, or the parts of a split one) together, or none of them.
+    func enqueue(_ tasks: [BatchTask], on queue: BatchQueue) throws(ServingError) {
         condition.lock()
-        defer { condition.unlock() }
+        var depth = 0
+        defer {
+            condition.unlock()
+            if depth > 0 { queue.depth?.record(depth) }
+        }
         guard !stopping else {
             throw .unavailable("The server is shutting down and takes no new work for \(queue.name)")
         }
-        let rows = task.rows ?? 1
+        let rows = tasks.reduce(0) { $0 + ($1.rows ?? 1) }
         guard queue.pendingRows + rows <= queue.capacityRows else {
             throw .unavailable("The batch scheduling queue to which this task was submitted is full")
         }
-        queue.pending.append(task)
+        queue.pending.append(contentsOf: tasks)
         queue.pendingRows += rows
+        depth = queue.pending.count - queue.pendingHead
         if !queue.isScheduled {
             queue.isScheduled = true
             queues.append(queue)
@@ -103,7 +111,9 @@ public final class BatchScheduler: @unchecked Sendable {
                 queue.executions += 1
                 queue.executedRequests += tasks.count
                 for task in tasks { queue.executedRows += task.rows ?? 1 }
+                let depth = queue.pending.count - queue.pendingHead
                 condition.unlock()
+                queue.depth?.record(depth)
                 Self.run(tasks, on: queue)
                 condition.lock()
                 queue.running -= 1
@@ -175,8 +185,9 @@ public final class BatchScheduler: @unchecked Sendable {
         var merged: [String: Tensor] = [:]
         for (key, firstTensor) in first.inputs {
             var parts = tasks.compactMap { $0.inputs[key] }
+            if first.padsTrailingDims { parts = try TrailingPadding.padded(parts) }
             if paddedRows > rows {
-                let padding = try firstTensor.rows(0..<1)
+                let padding = try (parts.first ?? firstTensor).rows(0..<1)
                 parts.append(contentsOf: repeatElement(padding, count: paddedRows - rows))
             }
             merged[key] = try Tensor.concatenate(parts)

@@ -9,7 +9,7 @@ public typealias BatchCompletion = @Sendable (Result<[String: Tensor], ServingEr
 public typealias BatchProcessor = @Sendable ([String: Tensor]) throws(ServingError) -> [String: Tensor]
 
 /// What must agree between tasks for them to share one execution: input keys, dtypes and every
-/// dimension but the first.
+/// dimension but the first (only the rank when inputs are padded to a common length).
 struct BatchCompatibility: Equatable {
     struct Input: Equatable {
         var key: String
@@ -30,9 +30,13 @@ final class BatchTask: @unchecked Sendable {
     /// Where the duration of the computation that serves the task is recorded, if anywhere.
     let computeLatency: LatencyRecorder?
     let completion: BatchCompletion
+    /// Whether merging pads this task's inputs along their non-batch dimensions (`pad_variable_length_inputs`).
+    let padsTrailingDims: Bool
 
-    init(inputs: [String: Tensor], deadline: UInt64?, computeLatency: LatencyRecorder?, completion: @escaping BatchCompletion) {
+    init(inputs: [String: Tensor], deadline: UInt64?, computeLatency: LatencyRecorder?, padsTrailingDims: Bool = false,
+         completion: @escaping BatchCompletion) {
         self.inputs = inputs
+        self.padsTrailingDims = padsTrailingDims
         self.deadline = deadline
         self.computeLatency = computeLatency
         self.completion = completion
@@ -45,7 +49,8 @@ final class BatchTask: @unchecked Sendable {
             else { mergeable = false; break }
             if rows == nil { rows = tensor.shape[0] }
             guard rows == tensor.shape[0] else { mergeable = false; break }
-            entries.append(.init(key: key, dtype: tensor.dtype, trailingDims: tensor.shape.dims.dropFirst()))
+            let trailing = padsTrailingDims ? ArraySlice(repeating: -1, count: tensor.shape.rank - 1) : tensor.shape.dims.dropFirst()
+            entries.append(.init(key: key, dtype: tensor.dtype, trailingDims: trailing))
         }
         self.rows = mergeable ? rows : nil
         self.compatibility = mergeable ? BatchCompatibility(inputs: entries) : nil

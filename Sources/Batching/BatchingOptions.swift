@@ -8,21 +8,40 @@ public struct BatchingOptions: Sendable, Hashable {
     public var batchTimeoutMicros: Int
     /// Queue bound, in batches of `maxBatchSize` rows; beyond it requests are refused with UNAVAILABLE.
     public var maxEnqueuedBatches: Int
-    /// Increasing sizes a batch is padded up to (last = `maxBatchSize`); empty means no padding.
+    /// Increasing sizes a batch is padded up to (last = the execution batch size); empty means no padding.
     public var allowedBatchSizes: [Int]
+    /// Split a request larger than an execution may be into several executions (then `maxBatchSize`
+    /// bounds a request and `maxExecutionBatchSize` an execution), answering it once all have run.
+    public var enableLargeBatchSplitting: Bool
+    /// Largest execution when splitting; nil means `maxBatchSize`.
+    public var maxExecutionBatchSize: Int?
+    /// Merge requests whose inputs differ in non-batch dimensions by padding each input, along those
+    /// dimensions, to the largest in the batch with its own first element.
+    public var padVariableLengthInputs: Bool
 
     public init(
         enabled: Bool = false,
         maxBatchSize: Int = 1000,
         batchTimeoutMicros: Int = 0,
         maxEnqueuedBatches: Int = 10,
-        allowedBatchSizes: [Int] = []
+        allowedBatchSizes: [Int] = [],
+        enableLargeBatchSplitting: Bool = false,
+        maxExecutionBatchSize: Int? = nil,
+        padVariableLengthInputs: Bool = false
     ) {
         self.enabled = enabled
         self.maxBatchSize = maxBatchSize
         self.batchTimeoutMicros = batchTimeoutMicros
         self.maxEnqueuedBatches = maxEnqueuedBatches
         self.allowedBatchSizes = allowedBatchSizes
+        self.enableLargeBatchSplitting = enableLargeBatchSplitting
+        self.maxExecutionBatchSize = maxExecutionBatchSize
+        self.padVariableLengthInputs = padVariableLengthInputs
+    }
+
+    /// Largest number of rows in one execution.
+    public var executionBatchSize: Int {
+        enableLargeBatchSplitting ? min(maxExecutionBatchSize ?? maxBatchSize, maxBatchSize) : maxBatchSize
     }
 
     /// Checks the combination, with TF Serving's rules for `allowed_batch_sizes`.
@@ -34,13 +53,23 @@ public struct BatchingOptions: Sendable, Hashable {
         guard maxEnqueuedBatches > 0 else {
             throw BatchingConfigurationError("max_enqueued_batches must be positive, got \(maxEnqueuedBatches)")
         }
+        if let maxExecutionBatchSize {
+            guard enableLargeBatchSplitting else {
+                throw BatchingConfigurationError("max_execution_batch_size needs enable_large_batch_splitting: true")
+            }
+            guard maxExecutionBatchSize > 0, maxExecutionBatchSize <= maxBatchSize else {
+                throw BatchingConfigurationError(
+                    "max_execution_batch_size must be in 1...max_batch_size (\(maxBatchSize)), got \(maxExecutionBatchSize)")
+            }
+        }
         guard !allowedBatchSizes.isEmpty else { return }
         for (previous, next) in zip(allowedBatchSizes, allowedBatchSizes.dropFirst()) where next <= previous {
             throw BatchingConfigurationError("allowed_batch_sizes must be strictly increasing, got \(allowedBatchSizes)")
         }
-        guard allowedBatchSizes.last == maxBatchSize else {
+        guard allowedBatchSizes.last == executionBatchSize else {
+            let limit = enableLargeBatchSplitting ? "max_execution_batch_size" : "max_batch_size"
             throw BatchingConfigurationError(
-                "the last entry of allowed_batch_sizes must equal max_batch_size \(maxBatchSize), got \(allowedBatchSizes)")
+                "the last entry of allowed_batch_sizes must equal \(limit) \(executionBatchSize), got \(allowedBatchSizes)")
         }
     }
 

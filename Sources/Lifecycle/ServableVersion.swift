@@ -22,7 +22,9 @@ public final class ServableVersion: Sendable {
         var queues: [String: BatchQueue] = [:]
         for name in servable.signatures.keys {
             queues[name] = scheduler.makeQueue(name: "model \(model) version \(version) signature \(name)",
-                                               options: batching) { inputs throws(ServingError) in
+                                               options: batching,
+                                               depth: BatchingMetrics.queueDepth(model: model, version: version, signature: name)) {
+                inputs throws(ServingError) in
                 try servable.run(signature: name, inputs: inputs)
             }
         }

@@ -94,6 +94,9 @@ enum ConfigFiles {
         if parameters.hasBatchTimeoutMicros { options.batchTimeoutMicros = Int(parameters.batchTimeoutMicros.value) }
         if parameters.hasMaxEnqueuedBatches { options.maxEnqueuedBatches = Int(parameters.maxEnqueuedBatches.value) }
         options.allowedBatchSizes = parameters.allowedBatchSizes.map { Int($0) }
+        if parameters.hasEnableLargeBatchSplitting { options.enableLargeBatchSplitting = parameters.enableLargeBatchSplitting.value }
+        if parameters.hasMaxExecutionBatchSize { options.maxExecutionBatchSize = Int(parameters.maxExecutionBatchSize.value) }
+        options.padVariableLengthInputs = parameters.padVariableLengthInputs
         do {
             try options.validate()
         } catch {

@@ -21,6 +21,12 @@ public final class BatchingMetrics: Sendable {
         wrappedRunCount = ServingMetricFamilies.wrappedRunCount.counter(factory: factory)
     }
 
+    /// The gauge of requests waiting in the batch queue of one signature of one model version.
+    public static func queueDepth(model: String, version: Int64, signature: String,
+                                  factory: any MetricsFactory = MetricsSystem.factory) -> Gauge {
+        ServingMetricFamilies.batchQueueDepth.gauge(model, String(version), signature, factory: factory)
+    }
+
     /// A request waited `nanoseconds` between its arrival and the start of its batch.
     public func recordQueued(nanoseconds: UInt64) {
         queuingLatency.record(nanoseconds: nanoseconds)

@@ -1,10 +1,11 @@
 import CoreMetrics
 
 /// One exported metric: its name, the label names every one of its series carries (in this order),
-/// and whether it is a counter or a histogram with fixed bucket upper bounds.
+/// and whether it is a counter, a gauge or a histogram with fixed bucket upper bounds.
 public struct MetricFamily: Sendable, Hashable {
     public enum Kind: Sendable, Hashable {
         case counter
+        case gauge
         case histogram(buckets: [Double])
     }
 
@@ -21,6 +22,11 @@ public struct MetricFamily: Sendable, Hashable {
     /// The counter of the series with `labelValues`, one value per label name.
     func counter(_ labelValues: String..., factory: any MetricsFactory) -> Counter {
         Counter(label: name, dimensions: dimensions(labelValues), factory: factory)
+    }
+
+    /// The gauge of the series with `labelValues`, one value per label name.
+    func gauge(_ labelValues: String..., factory: any MetricsFactory) -> Gauge {
+        Gauge(label: name, dimensions: dimensions(labelValues), factory: factory)
     }
 
     /// The histogram of the series with `labelValues`, one value per label name.

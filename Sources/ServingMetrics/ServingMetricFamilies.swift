@@ -56,6 +56,10 @@ public enum ServingMetricFamilies {
     public static let wrappedRunCount = MetricFamily(
         name: ":tensorflow:serving:batching_session:wrapped_run_count", labelNames: [], kind: .counter)
 
+    /// Requests waiting in each batch queue (one queue per model version and signature).
+    public static let batchQueueDepth = MetricFamily(
+        name: ":tensorflow:serving:batching_session:queue_depth", labelNames: ["model_name", "version", "signature"], kind: .gauge)
+
     /// Attempts to load a version directory, `success` or `fail`.
     public static let loadAttemptCount = MetricFamily(
         name: ":tensorflow:cc:saved_model:load_attempt_count", labelNames: ["model_path", "status"], kind: .counter)
@@ -71,7 +75,7 @@ public enum ServingMetricFamilies {
 
     public static let all: [MetricFamily] = [
         requestCount, requestLatency, runtimeLatency, requestExampleCounts, requestExampleCountTotal,
-        queuingLatency, inputBatchSize, processedBatchSize, paddingSize, wrappedRunCount,
+        queuingLatency, inputBatchSize, processedBatchSize, paddingSize, wrappedRunCount, batchQueueDepth,
         loadAttemptCount, loadLatency, modelWarmupLatency,
     ]
 

@@ -9,7 +9,7 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// --batching_parameters_file contents (BatchingParameters of upstream
-/// tensorflow_serving/servables/tensorflow/session_bundle_config.proto, fields 1-7).
+/// tensorflow_serving/servables/tensorflow/session_bundle_config.proto, fields 1-9).
 
 import SwiftProtobuf
 
@@ -73,6 +73,24 @@ public nonisolated struct Tensorflow_Serving_BatchingParameters: Sendable {
   /// Clears the value of `threadPoolName`. Subsequent reads from it will return its default value.
   public mutating func clearThreadPoolName() {self._threadPoolName = nil}
 
+  public var enableLargeBatchSplitting: SwiftProtobuf.Google_Protobuf_BoolValue {
+    get {_enableLargeBatchSplitting ?? SwiftProtobuf.Google_Protobuf_BoolValue()}
+    set {_enableLargeBatchSplitting = newValue}
+  }
+  /// Returns true if `enableLargeBatchSplitting` has been explicitly set.
+  public var hasEnableLargeBatchSplitting: Bool {self._enableLargeBatchSplitting != nil}
+  /// Clears the value of `enableLargeBatchSplitting`. Subsequent reads from it will return its default value.
+  public mutating func clearEnableLargeBatchSplitting() {self._enableLargeBatchSplitting = nil}
+
+  public var maxExecutionBatchSize: SwiftProtobuf.Google_Protobuf_Int64Value {
+    get {_maxExecutionBatchSize ?? SwiftProtobuf.Google_Protobuf_Int64Value()}
+    set {_maxExecutionBatchSize = newValue}
+  }
+  /// Returns true if `maxExecutionBatchSize` has been explicitly set.
+  public var hasMaxExecutionBatchSize: Bool {self._maxExecutionBatchSize != nil}
+  /// Clears the value of `maxExecutionBatchSize`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxExecutionBatchSize() {self._maxExecutionBatchSize = nil}
+
   /// Increasing; the last entry equals max_batch_size.
   public var allowedBatchSizes: [Int64] = []
 
@@ -87,6 +105,8 @@ public nonisolated struct Tensorflow_Serving_BatchingParameters: Sendable {
   fileprivate var _maxEnqueuedBatches: SwiftProtobuf.Google_Protobuf_Int64Value? = nil
   fileprivate var _numBatchThreads: SwiftProtobuf.Google_Protobuf_Int64Value? = nil
   fileprivate var _threadPoolName: SwiftProtobuf.Google_Protobuf_StringValue? = nil
+  fileprivate var _enableLargeBatchSplitting: SwiftProtobuf.Google_Protobuf_BoolValue? = nil
+  fileprivate var _maxExecutionBatchSize: SwiftProtobuf.Google_Protobuf_Int64Value? = nil
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -95,7 +115,7 @@ fileprivate nonisolated let _protobuf_package = "tensorflow.serving"
 
 nonisolated extension Tensorflow_Serving_BatchingParameters: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".BatchingParameters"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_batch_size\0\u{3}batch_timeout_micros\0\u{3}max_enqueued_batches\0\u{3}num_batch_threads\0\u{3}thread_pool_name\0\u{3}allowed_batch_sizes\0\u{3}pad_variable_length_inputs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_batch_size\0\u{3}batch_timeout_micros\0\u{3}max_enqueued_batches\0\u{3}num_batch_threads\0\u{3}thread_pool_name\0\u{3}allowed_batch_sizes\0\u{3}pad_variable_length_inputs\0\u{3}enable_large_batch_splitting\0\u{3}max_execution_batch_size\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -110,6 +130,8 @@ nonisolated extension Tensorflow_Serving_BatchingParameters: SwiftProtobuf.Messa
       case 5: try { try decoder.decodeSingularMessageField(value: &self._threadPoolName) }()
       case 6: try { try decoder.decodeRepeatedInt64Field(value: &self.allowedBatchSizes) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.padVariableLengthInputs) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._enableLargeBatchSplitting) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._maxExecutionBatchSize) }()
       default: break
       }
     }
@@ -141,6 +163,12 @@ nonisolated extension Tensorflow_Serving_BatchingParameters: SwiftProtobuf.Messa
     if self.padVariableLengthInputs != false {
       try visitor.visitSingularBoolField(value: self.padVariableLengthInputs, fieldNumber: 7)
     }
+    try { if let v = self._enableLargeBatchSplitting {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
+    try { if let v = self._maxExecutionBatchSize {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -150,6 +178,8 @@ nonisolated extension Tensorflow_Serving_BatchingParameters: SwiftProtobuf.Messa
     if lhs._maxEnqueuedBatches != rhs._maxEnqueuedBatches {return false}
     if lhs._numBatchThreads != rhs._numBatchThreads {return false}
     if lhs._threadPoolName != rhs._threadPoolName {return false}
+    if lhs._enableLargeBatchSplitting != rhs._enableLargeBatchSplitting {return false}
+    if lhs._maxExecutionBatchSize != rhs._maxExecutionBatchSize {return false}
     if lhs.allowedBatchSizes != rhs.allowedBatchSizes {return false}
     if lhs.padVariableLengthInputs != rhs.padVariableLengthInputs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
