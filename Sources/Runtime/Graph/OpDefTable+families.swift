@@ -5,6 +5,8 @@ extension OpDefTable {
             controlFlowDefinitions,
             neuralNetDefinitions,
             textDefinitions,
+            randomDefinitions,
+            bitwiseDefinitions,
         ]
     }
 }
