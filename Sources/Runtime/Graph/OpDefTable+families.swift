@@ -7,6 +7,7 @@ extension OpDefTable {
             textDefinitions,
             randomDefinitions,
             bitwiseDefinitions,
+            imageDefinitions,
         ]
     }
 }
