@@ -8,6 +8,7 @@ extension OpDefTable {
             randomDefinitions,
             bitwiseDefinitions,
             imageDefinitions,
+            convolutionDefinitions,
         ]
     }
 }
