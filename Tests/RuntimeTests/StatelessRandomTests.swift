@@ -65,6 +65,25 @@ import Testing
         }
     }
 
+    @Test func gammaMatchesTensorFlow() throws {
+        let state = try keyCounter([1, 2])
+        let gamma = try kernel("StatelessRandomGammaV3", dtype: .float32)
+        let algorithm = Tensor([Int32(1)], shape: [])
+        let flat = try gamma.run([Tensor([Int32(6)], shape: [1]), state[0], state[1], algorithm,
+                                  Tensor([Float(0.5), 1, 2, 3.5, 0.2, 7], shape: [6])])[0]
+        #expect(bits(flat) == [0x3D89_1EFA, 0x3FDC_1254, 0x4055_8122, 0x407A_0C6F, 0x3B94_C599, 0x40CA_26FC])
+        let shared = try gamma.run([Tensor([Int32(2), 3], shape: [2]), state[0], state[1], algorithm,
+                                    Tensor([Float(0.5), 1, 2], shape: [3])])[0]
+        #expect(bits(shared) == [0x3D89_1EFA, 0x400F_EB47, 0x4010_C47C, 0x3F20_D40A, 0x3FF2_5E82, 0x3FBF_5E70])
+        let seeded = try kernel("StatelessRandomGammaV2", dtype: .float64).run([
+            Tensor([Int32(3)], shape: [1]), Tensor([Int64(4), 5], shape: [2]), Tensor([0.3, 1.5, 9.0], shape: [3]),
+        ])[0]
+        #expect(seeded.scalars(as: Double.self) == [0.4153512005653209, 0.020283059508823184, 7.602584181340087])
+        #expect(throws: ServingError.self) {
+            _ = try gamma.run([Tensor([Int32(2), 3], shape: [2]), state[0], state[1], algorithm, Tensor([Float(0.5), 1], shape: [2])])
+        }
+    }
+
     @Test func rejectsMalformedState() throws {
         #expect(throws: ServingError.self) { _ = try keyCounter([1]) }
         let state = try keyCounter([1, 2])

@@ -27,6 +27,12 @@ extension OpDefTable {
             random("StatelessTruncatedNormalV2", .truncatedNormal, .keyCounter, defaultType: float),
             random("StatelessRandomUniformIntV2", .uniformInt, .keyCounter),
             random("StatelessRandomUniformFullIntV2", .uniformFullInt, .keyCounter, defaultType: .type(DType.uint64.rawValue)),
+            OpDefinition("StatelessRandomGammaV2", outputs: [("output", .single)]) { attrs throws(ServingError) in
+                try StatelessRandomGammaKernel(op: "StatelessRandomGammaV2", seeding: .seed, attrs: attrs)
+            },
+            OpDefinition("StatelessRandomGammaV3", outputs: [("output", .single)]) { attrs throws(ServingError) in
+                try StatelessRandomGammaKernel(op: "StatelessRandomGammaV3", seeding: .keyCounter, attrs: attrs)
+            },
             keyCounter("StatelessRandomGetKeyCounter", outputs: ["key", "counter"], keyCounter: true, algorithm: false),
             keyCounter("StatelessRandomGetKeyCounterAlg", outputs: ["key", "counter", "alg"], keyCounter: true, algorithm: true),
             keyCounter("StatelessRandomGetAlg", outputs: ["alg"], keyCounter: false, algorithm: true),

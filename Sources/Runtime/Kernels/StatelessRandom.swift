@@ -1,3 +1,4 @@
+import Foundation
 import Tensors
 
 /// The distributions TensorFlow's stateless random ops draw from.
@@ -282,5 +283,116 @@ struct StatelessRandomKeyCounterKernel: Kernel {
         let counter = generator.packedCounter
         let outputs = [Tensor([generator.packedKey], shape: [1]), Tensor([counter.0, counter.1], shape: [2])]
         return algorithm ? outputs + [algorithmTensor] : outputs
+    }
+}
+
+/// StatelessRandomGammaV2 (seed) / StatelessRandomGammaV3 (key, counter, alg): Marsaglia and Tsang's
+/// transformation-rejection in double precision as TensorFlow runs it, each sample drawing from its
+/// own stretch of 256 Philox calls; `alpha` covers the trailing dimensions of the output shape.
+struct StatelessRandomGammaKernel: Kernel {
+    let op: String
+    let location: String
+    let dtype: DType
+    let seeding: StatelessSeeding
+
+    init(op: String, seeding: StatelessSeeding, attrs: AttrReader) throws(ServingError) {
+        self.op = op
+        self.seeding = seeding
+        location = attrs.location
+        dtype = try attrs.dtype("dtype")
+        guard dtype == .float32 || dtype == .float64 || dtype == .float16 else {
+            throw .unimplemented("\(attrs.location): \(op) does not support dtype \(dtype); expected float32, float64 or float16")
+        }
+    }
+
+    func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
+        let stateInputs = seeding == .seed ? 2 : 4
+        try expectInputs(inputs, stateInputs + 1, "\(location): \(op)")
+        guard inputs[0].shape.rank == 1 else {
+            throw .invalidArgument("\(location): \(op) shape must be a vector, got \(inputs[0].shape)")
+        }
+        let shape = Shape(try inputs[0].integerValues())
+        let alpha = inputs[stateInputs]
+        guard alpha.dtype == dtype, alpha.shape.rank <= shape.rank,
+              Array(shape.dims.suffix(alpha.shape.rank)) == alpha.shape.dims else {
+            throw .invalidArgument("\(location): \(op) alpha \(alpha.dtype)\(alpha.shape) must be \(dtype) shaped like the "
+                + "trailing dimensions of \(shape)")
+        }
+        let generator: Philox = switch seeding {
+        case .seed: try StatelessRandomState.generator(seed: inputs[1], location: location, op: op)
+        case .keyCounter: try StatelessRandomState.generator(key: inputs[1], counter: inputs[2], algorithm: inputs[3],
+                                                              location: location, op: op)
+        }
+        let (result, _) = try Tensor.allocateUninitialized(dtype, shape)
+        let alphas: [Double] = switch dtype {
+        case .float32: alpha.elements(Float.self).map { Double($0) }
+        case .float64: Array(alpha.elements(Double.self))
+        default: alpha.elements(UInt16.self).map { Double(Float16(bitPattern: $0)) }
+        }
+        let total = shape.elementCount
+        guard total > 0, !alphas.isEmpty else { return [result] }
+        let perAlpha = total / alphas.count
+        for index in 0..<total {
+            let alphaIndex = index / perAlpha, sample = index - alphaIndex * perAlpha
+            let value = Self.sample(alpha: alphas[alphaIndex], generator, index: UInt64(index))
+            let position = sample * alphas.count + alphaIndex
+            switch dtype {
+            case .float32: result.mutableElements(Float.self)[position] = Float(value)
+            case .float64: result.mutableElements(Double.self)[position] = value
+            default: result.mutableElements(UInt16.self)[position] = Float16(Float(value)).bitPattern
+            }
+        }
+        return [result]
+    }
+
+    /// Double-precision normals and uniforms from one Philox stream, each taken from the end of its
+    /// pair first, as TensorFlow's sampler does.
+    private struct Draws {
+        var generator: Philox
+        var normals: (Double, Double) = (0, 0)
+        var normalsLeft = 0
+        var uniforms: (Double, Double) = (0, 0)
+        var uniformsLeft = 0
+
+        mutating func normal() -> Double {
+            if normalsLeft == 0 {
+                normals = PhiloxConversion.normalPair(generator.next())
+                normalsLeft = 2
+            }
+            normalsLeft -= 1
+            return normalsLeft == 1 ? normals.1 : normals.0
+        }
+
+        mutating func uniform() -> Double {
+            if uniformsLeft == 0 {
+                let block = generator.next()
+                uniforms = (PhiloxConversion.double(block[0], block[1]), PhiloxConversion.double(block[2], block[3]))
+                uniformsLeft = 2
+            }
+            uniformsLeft -= 1
+            return uniformsLeft == 1 ? uniforms.1 : uniforms.0
+        }
+    }
+
+    private static func sample(alpha: Double, _ generator: Philox, index: UInt64) -> Double {
+        var start = generator
+        start.skip(256 &* index)
+        var draws = Draws(generator: start)
+        if alpha == 1 { return -Foundation.log1p(-draws.uniform()) }
+        let belowOne = alpha < 1
+        let d = alpha + (belowOne ? 2.0 / 3 : -1.0 / 3)
+        let c = 1.0 / 3 / d.squareRoot()
+        while true {
+            let x = draws.normal()
+            var v = 1 + c * x
+            if v <= 0 { continue }
+            v = v * v * v
+            let u = draws.uniform()
+            if u < 1 - 0.0331 * (x * x) * (x * x) || Foundation.log(u) < 0.5 * x * x + d * (1 - v + Foundation.log(v)) {
+                var result = d * v
+                if belowOne { result *= Foundation.pow(draws.uniform(), 1 / alpha) }
+                return result
+            }
+        }
     }
 }
