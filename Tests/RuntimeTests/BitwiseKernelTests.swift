@@ -26,4 +26,19 @@ import Testing
         #expect(throws: ServingError.self) { _ = try run("BitwiseAnd", Tensor([Float(1)], shape: [1]), Tensor([Float(1)], shape: [1])) }
         #expect(throws: ServingError.self) { _ = try run("BitwiseAnd", x, Tensor([Int64(1), 2, 3], shape: [3])) }
     }
+
+    @Test func bitcastReinterpretsBytesAndAdjustsTheLastAxis() throws {
+        let definition = try #require(OpDefTable.definition("Bitcast"))
+        func bitcast(_ x: Tensor, to type: DType) throws -> Tensor {
+            let factory = try #require(definition.makeKernel)
+            return try factory(AttrReader(attrs: ["type": .type(type.rawValue)], defaults: [:], location: "node 'test'")).run([x])[0]
+        }
+        let floats = Tensor([Float(1), -2], shape: [2])
+        #expect(try bitcast(floats, to: .int32).scalars(as: Int32.self) == [0x3F80_0000, Int32(bitPattern: 0xC000_0000)])
+        let halves = try bitcast(floats, to: .uint16)
+        #expect(halves.shape == [2, 2])
+        #expect(halves.scalars(as: UInt16.self) == [0, 0x3F80, 0, 0xC000])
+        #expect(try bitcast(halves, to: .float32).scalars(as: Float.self) == [1, -2])
+        #expect(throws: ServingError.self) { _ = try bitcast(Tensor([UInt16(1), 2, 3], shape: [3]), to: .float32) }
+    }
 }

@@ -1,5 +1,7 @@
+import Tensors
+
 extension OpDefTable {
-    /// `tf.bitwise`: and, or, xor, shifts and complement on integer tensors.
+    /// `tf.bitwise` (and, or, xor, shifts and complement on integer tensors) and Bitcast.
     static let bitwiseDefinitions: [OpDefinition] = {
         func bitwise(_ name: String, _ operation: BitwiseOperation) -> OpDefinition {
             OpDefinition(name, outputs: [("z", .single)]) { attrs in
@@ -12,6 +14,7 @@ extension OpDefTable {
             bitwise("BitwiseXor", .xor),
             bitwise("LeftShift", .leftShift),
             bitwise("RightShift", .rightShift),
+            OpDefinition("Bitcast", outputs: [("output", .single)]) { attrs throws(ServingError) in try BitcastKernel(attrs: attrs) },
             OpDefinition("Invert", outputs: [("y", .single)]) { attrs in InvertKernel(location: attrs.location) },
         ]
     }()

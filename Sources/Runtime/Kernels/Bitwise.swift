@@ -96,3 +96,42 @@ struct InvertKernel: Kernel {
         return result
     }
 }
+
+/// Bitcast: the same bytes read as another numeric type. Equal widths keep the shape; a wider input
+/// gains a trailing axis of `input width / output width`, and a narrower one loses a trailing axis
+/// that must hold `output width / input width` elements.
+struct BitcastKernel: Kernel {
+    let location: String
+    let destination: DType
+
+    init(attrs: AttrReader) throws(ServingError) {
+        location = attrs.location
+        destination = try attrs.dtype("type")
+        guard Self.castable(destination) else {
+            throw .unimplemented("\(attrs.location): Bitcast to \(destination) is not supported; expected a numeric type")
+        }
+    }
+
+    private static func castable(_ dtype: DType) -> Bool {
+        dtype.isFixedSize && dtype != .bool && dtype.byteSize > 0
+    }
+
+    func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
+        try expectInputs(inputs, 1, "\(location): Bitcast")
+        let x = inputs[0]
+        guard Self.castable(x.dtype), let buffer = x.buffer else {
+            throw .invalidArgument("\(location): Bitcast needs a numeric input, got \(x.dtype)")
+        }
+        let from = x.dtype.byteSize, to = destination.byteSize
+        var dims = x.shape.dims
+        if from > to {
+            dims.append(from / to)
+        } else if from < to {
+            guard let last = dims.last, last * from == to else {
+                throw .invalidArgument("\(location): Bitcast of \(x.dtype)\(x.shape) to \(destination) needs a last dimension of \(to / from)")
+            }
+            dims.removeLast()
+        }
+        return [Tensor(dtype: destination, shape: Shape(dims), storage: .buffer(buffer))]
+    }
+}
