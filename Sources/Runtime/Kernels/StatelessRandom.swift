@@ -145,8 +145,9 @@ struct StatelessRandomKernel: Kernel {
             draw: while true {
                 let x0 = samples.next(), x1 = samples.next()
                 let pair = PhiloxConversion.normalPair(x0, x1)
-                for value in [pair.0, pair.1] where abs(value) < 2 {
-                    out[offset + accepted] = convert(value)
+                let values = SIMD2(pair.0, pair.1)
+                for i in 0..<2 where abs(values[i]) < 2 {
+                    out[offset + accepted] = convert(values[i])
                     accepted += 1
                     if accepted == wanted { break draw }
                 }
@@ -168,8 +169,9 @@ struct StatelessRandomKernel: Kernel {
             draw: while true {
                 let block = SIMD4(samples.next(), samples.next(), samples.next(), samples.next())
                 let pair = PhiloxConversion.normalPair(block)
-                for value in [pair.0, pair.1] where abs(value) < 2 {
-                    out[offset + accepted] = value
+                let values = SIMD2(pair.0, pair.1)
+                for i in 0..<2 where abs(values[i]) < 2 {
+                    out[offset + accepted] = values[i]
                     accepted += 1
                     if accepted == wanted { break draw }
                 }
