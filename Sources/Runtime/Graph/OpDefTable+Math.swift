@@ -92,7 +92,6 @@ extension OpDefTable {
             OpDefinition("Unique", outputs: [("y", .single), ("idx", .single)], defaults: ["out_idx": .type(3)]) { attrs throws(ServingError) in
                 UniqueKernel(indexType: try attrs.dtype("out_idx"))
             },
-            OpDefinition("Bitcast", outputs: [("output", .single)]) { attrs throws(ServingError) in BitcastKernel(type: try attrs.dtype("type")) },
             OpDefinition("Atan2", outputs: [("z", .single)]) { _ in Atan2Kernel() },
             OpDefinition("MatrixBandPart", outputs: [("band", .single)]) { _ in MatrixBandPartKernel() },
             OpDefinition("MatrixDiagPartV3", outputs: [("diagonal", .single)], defaults: ["align": .string(Array("RIGHT_LEFT".utf8))]) { _ in

@@ -6,6 +6,10 @@ extension OpDefTable {
             neuralNetDefinitions,
             textDefinitions,
             mathDefinitions,
+            randomDefinitions,
+            bitwiseDefinitions,
+            imageDefinitions,
+            convolutionDefinitions,
         ]
     }
 }

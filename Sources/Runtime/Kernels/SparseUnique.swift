@@ -117,29 +117,3 @@ struct UniqueKernel: Kernel {
         return [unique, idx]
     }
 }
-
-/// Bitcast: the same bytes read as another fixed-size type; the last axis grows or shrinks by the size ratio.
-struct BitcastKernel: Kernel {
-    let type: DType
-
-    func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
-        try expectInputs(inputs, 1, "Bitcast")
-        let x = inputs[0]
-        guard x.dtype.isFixedSize, type.isFixedSize else { throw .unimplemented("Bitcast from \(x.dtype) to \(type) is not supported") }
-        let from = x.dtype.byteSize, to = type.byteSize
-        var dims = x.shape.dims
-        if from > to {
-            dims.append(from / to)
-        } else if from < to {
-            guard dims.last == to / from else {
-                throw .invalidArgument("Bitcast from \(x.dtype) to \(type) needs a last axis of \(to / from), got \(x.shape)")
-            }
-            dims.removeLast()
-        }
-        let (result, buffer) = try Tensor.allocateUninitialized(type, Shape(dims))
-        if let source = x.buffer, let from = source.rawBuffer.baseAddress, let destination = buffer.rawBuffer.baseAddress {
-            destination.copyMemory(from: from, byteCount: min(x.elementCount * x.dtype.byteSize, result.elementCount * to))
-        }
-        return [result]
-    }
-}
