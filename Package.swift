@@ -69,7 +69,8 @@ let package = Package(
 if ProcessInfo.processInfo.environment["MODEL_SERVER_FUZZ"] == "1" {
     package.targets.append(.executableTarget(
         name: "ModelServerFuzz",
-        dependencies: ["API", "Transport", "SavedModel", "TFProtos", "Tensors", protobuf, nio],
+        dependencies: ["API", "Transport", "SavedModel", "Runtime", "TFProtos", "Tensors", protobuf, nio,
+                       .product(name: "NIOEmbedded", package: "swift-nio"), logging],
         path: "Fuzz/ModelServerFuzz",
         swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
 }

@@ -7,7 +7,8 @@ import TFProtos
 import Tensors
 import Transport
 
-/// The parsers a request or a model file reaches, each fed one fuzzer input; `FUZZ_TARGET` picks one.
+/// The parsers a request or a model file reaches, and the connection and model loading code around
+/// them, each fed one fuzzer input; `FUZZ_TARGET` picks one.
 enum FuzzTarget: String, CaseIterable {
     case predictJSON = "predict_json"
     case exampleJSON = "example_json"
@@ -15,6 +16,9 @@ enum FuzzTarget: String, CaseIterable {
     case tensorProto = "tensor_proto"
     case grpcFraming = "grpc_framing"
     case configText = "config_text"
+    case http2Session = "http2_session"
+    case tfrecordWarmup = "tfrecord_warmup"
+    case savedModel = "saved_model"
 
     static let signature = SignatureSpec(
         name: "serving_default", methodName: "tensorflow/serving/predict",
@@ -55,6 +59,12 @@ enum FuzzTarget: String, CaseIterable {
             let text = String(decoding: bytes, as: UTF8.self)
             _ = try? Tensorflow_Serving_ModelServerConfig(textFormatString: text)
             _ = try? Tensorflow_Serving_BatchingParameters(textFormatString: text)
+        case .http2Session:
+            HTTPConnectionFuzz.run(bytes)
+        case .tfrecordWarmup:
+            WarmupFileFuzz.run(bytes)
+        case .savedModel:
+            SavedModelFuzz.run(bytes)
         }
     }
 }
@@ -70,6 +80,9 @@ public func fuzzerInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeM
         exit(2)
     }
     selected = target
+    if target == .savedModel {
+        SavedModelFuzz.prepare()
+    }
     return 0
 }
 
