@@ -171,11 +171,12 @@ struct HTTPServerTests {
         }
         #expect(handler.counter.value == 1)
         let started = ContinuousClock.now
-        await server.shutdown(drainTimeout: .seconds(5))
+        await server.shutdown(drainTimeout: .seconds(30))
         let elapsed = ContinuousClock.now - started
         let result = try await request.value
         #expect(result.text == "late 200", "\(result.stderr)")
-        #expect(elapsed < .seconds(4))
+        // Shutdown returns when the last request is answered, not at the drain deadline (generous for loaded CI machines).
+        #expect(elapsed < .seconds(20))
         let refused = try await runTool("curl", ["-s", flag, "--max-time", "5", "http://127.0.0.1:\(ports[0])/echo"])
         #expect(refused.status != 0)
     }
