@@ -179,6 +179,9 @@ write("tfrecord_warmup", "predict", b"\x00" + tfrecord([predict]))
 write("tfrecord_warmup", "predict_content_strings", b"\x00" + tfrecord([predict_content]))
 write("tfrecord_warmup", "all_kinds", b"\x00" + tfrecord([predict, classify, regress, multi]))
 write("tfrecord_warmup", "all_kinds_checksums_repaired", b"\x01" + tfrecord([predict, classify, regress, multi]))
+# A [2^28] DT_DOUBLE without values: 2 GiB of zeros unless the element limit refuses it first.
+huge = field(6, field(1, model_spec(b"m") + field(2, field(1, b"x") + field(2, tensor(2, [1 << 28])))))
+write("tfrecord_warmup", "predict_huge_shape", b"\x00" + tfrecord([huge]))
 
 
 # saved_model: selector = fixture * 3 + file, then where the rest is spliced in and how many bytes it replaces
