@@ -2,7 +2,7 @@
 """Writes the seed inputs of the http2_session, tfrecord_warmup and saved_model fuzz targets into
 Fuzz/seeds/TARGET. Needs the `h2` package (the interop test venv has it):
     .venv-test/bin/python scripts/fuzz-seeds.py
-Each seed starts with the selector byte its target reads first (see Fuzz/ModelServerFuzz)."""
+Each seed starts with the selector its target reads first (see Fuzz/ModelServerFuzz)."""
 import pathlib
 import struct
 
@@ -179,13 +179,21 @@ write("tfrecord_warmup", "predict", b"\x00" + tfrecord([predict]))
 write("tfrecord_warmup", "predict_content_strings", b"\x00" + tfrecord([predict_content]))
 write("tfrecord_warmup", "all_kinds", b"\x00" + tfrecord([predict, classify, regress, multi]))
 write("tfrecord_warmup", "all_kinds_checksums_repaired", b"\x01" + tfrecord([predict, classify, regress, multi]))
+# A [2^28] DT_DOUBLE without values: 2 GiB of zeros unless the element limit refuses it first.
+huge = field(6, field(1, model_spec(b"m") + field(2, field(1, b"x") + field(2, tensor(2, [1 << 28])))))
+write("tfrecord_warmup", "predict_huge_shape", b"\x00" + tfrecord([huge]))
 
 
-# saved_model: selector = fixture * 3 + file; the rest is that file of the fixture.
+# saved_model: selector = fixture * 3 + file, then where the rest is spliced in and how many bytes it replaces
+# (big-endian 16-bit each). The seeds splice nothing (the real file), and cut each file to half its length.
 
-fixtures = ["mlp_keras3", "mlp_tf1"]
+fixtures = ["mlp_keras3", "mlp_tf1", "parse_example_tf1", "hashing_keras3", "float16_tf_module", "assert_tf_module",
+            "string_lookup_keras3", "vocabulary_file_tf_module"]
 files = ["saved_model.pb", "variables/variables.index", "variables/variables.data-00000-of-00001"]
 for fixture_index, fixture in enumerate(fixtures):
     for file_index, name in enumerate(files):
-        contents = (root / "Tests" / "Fixtures" / "models" / fixture / "1" / name).read_bytes()
-        write("saved_model", f"{fixture}_{name.split('/')[-1]}", bytes([fixture_index * 3 + file_index]) + contents)
+        size = (root / "Tests" / "Fixtures" / "models" / fixture / "1" / name).stat().st_size
+        selector = bytes([fixture_index * 3 + file_index])
+        short = name.split("/")[-1]
+        write("saved_model", f"{fixture}_{short}", selector + struct.pack(">HH", 0, 0))
+        write("saved_model", f"{fixture}_{short}_half", selector + struct.pack(">HH", size // 2, 0xFFFF))

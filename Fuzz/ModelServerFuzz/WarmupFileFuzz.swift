@@ -1,16 +1,19 @@
 import API
 import SavedModel
 import TFProtos
-import Tensors
 
 /// A version's `assets.extra/tf_serving_warmup_requests` file: its TFRecord framing, each record as a
 /// `PredictionLog`, and the requests decoded as the warmup replays them (predict inputs as tensors,
-/// classify, regress and multi-inference inputs as serialized examples).
+/// within an element limit; classify, regress and multi-inference inputs as serialized examples).
 ///
 /// The first input byte is a selector: when even, the rest is the file as is; when odd, the rest is
 /// walked as TFRecord framing and its checksums are rewritten to match (a length past the end is cut
 /// to what is left), so mutations reach the records' contents instead of stopping at a checksum.
 enum WarmupFileFuzz {
+    /// `--max_tensor_elements` for the run: small enough that a tensor within it stays far below the
+    /// fuzzer's memory limit.
+    static let maxTensorElements = 1 << 20
+
     static func run(_ bytes: UnsafeRawBufferPointer) {
         guard let selector = bytes.first else { return }
         var file = Array(bytes.dropFirst())
@@ -21,9 +24,7 @@ enum WarmupFileFuzz {
         for log in logs {
             switch log.logType {
             case .predictLog(let entry)?:
-                for proto in entry.request.inputs.values {
-                    _ = try? Tensor(proto: proto)
-                }
+                _ = try? WarmupRecords.inputs(of: entry.request, limit: maxTensorElements)
             case .classifyLog(let entry)?:
                 _ = try? entry.request.input.serializedExamples()
             case .regressLog(let entry)?:

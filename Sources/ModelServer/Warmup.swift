@@ -43,8 +43,7 @@ enum Warmup {
         case .predictLog(let entry)?:
             let request = entry.request
             let signature = try compiled(request.modelSpec.signatureName, in: model)
-            var inputs: [String: Tensor] = [:]
-            for (name, proto) in request.inputs { inputs[name] = try Tensor(proto: proto) }
+            let inputs = try WarmupRecords.inputs(of: request)
             _ = try signature.run(inputs, outputs: request.outputFilter.isEmpty ? nil : request.outputFilter)
         case .classifyLog(let entry)?:
             let signature = try compiled(entry.request.modelSpec.signatureName, in: model)

@@ -62,6 +62,26 @@ public enum WarmupRecords {
         return logs
     }
 
+    /// The inputs of a warmup predict request as tensors. Each shape is checked against `limit` elements
+    /// (`--max_tensor_elements`) before its tensor is built, as for a request that arrives over gRPC: a
+    /// TensorProto with a shape and no values expands to zeros, so a few bytes of the file could
+    /// otherwise make loading allocate gigabytes.
+    public static func inputs(
+        of request: Tensorflow_Serving_PredictRequest, limit: Int = RequestMemory.maxTensorElements
+    ) throws(ServingError) -> [String: Tensor] {
+        var inputs: [String: Tensor] = [:]
+        for (name, proto) in request.inputs {
+            do throws(ServingError) {
+                try RequestMemory.checkElementCount(
+                    proto.tensorShape.dim.lazy.map(\.size), limit: limit, what: "a \(proto.tensorShape.dim.map(\.size)) tensor")
+                inputs[name] = try Tensor(proto: proto)
+            } catch {
+                throw ServingError(error.code, "input '\(name)': \(error.message)")
+            }
+        }
+        return inputs
+    }
+
     /// `logs` framed as a TFRecord file.
     public static func file(_ logs: [Tensorflow_Serving_PredictionLog]) throws -> [UInt8] {
         var bytes: [UInt8] = []

@@ -55,6 +55,37 @@ import Testing
         #expect(try WarmupRecords.parse(Array((0..<1000).map { _ in one }.joined()), path: "w").count == 1000)
     }
 
+    /// The tfrecord_warmup fuzz target's out-of-memory input: one predict log whose input is a [2^28]
+    /// DT_DOUBLE with no values, which the warmup used to expand into 2 GiB of zeros.
+    static let twoGiBOfDoubles: [UInt8] = [
+        0x1c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc8, 0xc1, 0x95, 0x1d, 0x32, 0x1a, 0x0a, 0x18,
+        0x0a, 0x03, 0x0a, 0x01, 0x6d, 0x12, 0x11, 0x0a, 0x01, 0x78, 0x12, 0x0c, 0x08, 0x02, 0x12, 0x08,
+        0x12, 0x06, 0x08, 0x80, 0x80, 0x80, 0x80, 0x01, 0x7c, 0x14, 0x9b, 0x98,
+    ]
+
+    @Test func predictInputsPastTheElementLimitAreRefusedBeforeTheyAreBuilt() throws {
+        let request = try #require(try WarmupRecords.parse(Self.twoGiBOfDoubles, path: "w").first).predictLog.request
+        #expect(request.inputs["x"]?.tensorShape.dim.map(\.size) == [1 << 28])
+        do {
+            _ = try WarmupRecords.inputs(of: request, limit: 1 << 20)
+            Issue.record("a [2^28] input was built under a limit of 2^20 elements")
+        } catch {
+            #expect(error.code == .resourceExhausted)
+            #expect(error.message.hasPrefix("input 'x': a [268435456] tensor would have 268435456 elements"), "\(error.message)")
+        }
+
+        var wider = request
+        wider.inputs["x"]?.tensorShape.dim[0].size = 1 << 29
+        #expect(throws: ServingError.self) { _ = try WarmupRecords.inputs(of: wider) }
+
+        var small = request
+        small.inputs["x"]?.tensorShape.dim[0].size = 4
+        small.inputs["x"]?.doubleVal = [1, 2]
+        let inputs = try WarmupRecords.inputs(of: small, limit: 4)
+        #expect(inputs["x"]?.shape == [4])
+        #expect(inputs["x"]?.dtype == .float64)
+    }
+
     @Test func aVersionWithoutTheFileHasNoRecords() throws {
         #expect(try WarmupRecords.read(versionDirectory: NSTemporaryDirectory() + "/no-such-version-\(UUID())").isEmpty)
     }
