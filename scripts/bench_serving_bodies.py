@@ -10,24 +10,7 @@ import json
 import struct
 import sys
 
-
-def varint(value):
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def field(number, wire_type, payload):
-    key = varint((number << 3) | wire_type)
-    if wire_type == 2:
-        return key + varint(len(payload)) + payload
-    return key + payload
+from proto_wire import field, varint
 
 
 def tensor_proto(values, dims):

@@ -9,6 +9,8 @@ import struct
 import h2.config
 import h2.connection
 
+from proto_wire import bytes_field as field, varint_field as number
+
 root = pathlib.Path(__file__).resolve().parent.parent
 seeds = root / "Fuzz" / "seeds"
 preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -99,26 +101,6 @@ write("http2_session", "http1_chunked_reads_of_3", bytes([3 << 1 | 1]) +
 
 
 # tfrecord_warmup: a TFRecord file of PredictionLog protos (encoded by hand), even selector = as is.
-
-def varint(value):
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def field(number, payload):
-    return varint(number << 3 | 2) + varint(len(payload)) + payload
-
-
-def number(field_number, value):
-    return varint(field_number << 3) + varint(value)
-
 
 def tensor(dtype, dims, values=b"", content=None):
     shape = b"".join(field(2, number(1, size)) for size in dims)
