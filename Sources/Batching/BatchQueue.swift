@@ -51,8 +51,7 @@ public final class BatchQueue: @unchecked Sendable {
                 "Task size \(rows) is larger than maximum input batch size \(options.maxBatchSize) of \(name)")
         }
         if options.enabled, let rows = task.rows, rows > options.executionBatchSize {
-            let parts = try SplitTask.parts(of: task, rows: rows, chunk: options.executionBatchSize,
-                                            padsTrailingDims: options.padVariableLengthInputs)
+            let parts = try SplitTask.parts(of: task, rows: rows, chunk: options.executionBatchSize)
             try scheduler.enqueue(parts, on: self)
             return
         }

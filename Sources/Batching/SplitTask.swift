@@ -20,7 +20,7 @@ final class SplitTask: Sendable {
     }
 
     /// The parts of `task` (`rows` rows), each at most `chunk` rows.
-    static func parts(of task: BatchTask, rows: Int, chunk: Int, padsTrailingDims: Bool) throws(ServingError) -> [BatchTask] {
+    static func parts(of task: BatchTask, rows: Int, chunk: Int) throws(ServingError) -> [BatchTask] {
         let starts = Array(stride(from: 0, to: rows, by: max(1, chunk)))
         let split = SplitTask(count: starts.count, completion: task.completion)
         var parts: [BatchTask] = []
@@ -29,7 +29,7 @@ final class SplitTask: Sendable {
             var inputs: [String: Tensor] = [:]
             for (key, tensor) in task.inputs { inputs[key] = try tensor.rows(start..<min(rows, start + chunk)) }
             parts.append(BatchTask(inputs: inputs, deadline: task.deadline, computeLatency: task.computeLatency,
-                                   padsTrailingDims: padsTrailingDims) { result in split.finish(index, result) })
+                                   padsTrailingDims: task.padsTrailingDims) { result in split.finish(index, result) })
         }
         return parts
     }

@@ -19,8 +19,9 @@ struct ResourceGatherNdKernel: ReadsVariableInputs {
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] { try GatherNdKernel().run(inputs) }
 }
 
-/// Splits an index tensor whose last axis addresses the leading axes of `shape` into flat slice starts.
-private func sliceStarts(_ indices: Tensor, into shape: Shape, op: String) throws(ServingError) -> (starts: [Int], sliceSize: Int, batch: [Int]) {
+/// Splits an index tensor whose last axis addresses the leading axes of `shape` into flat slice starts,
+/// each index checked against its axis.
+func sliceStarts(_ indices: Tensor, into shape: Shape, op: String) throws(ServingError) -> (starts: [Int], sliceSize: Int, batch: [Int]) {
     guard indices.shape.rank >= 1 else { throw .invalidArgument("\(op) indices must have rank >= 1, got \(indices.shape)") }
     let depth = indices.shape[indices.shape.rank - 1]
     guard depth <= shape.rank else {

@@ -82,6 +82,23 @@ extension Tensor {
         }
     }
 
+    /// The values of a float32 or float64 tensor (also int32 and int64 when `integers`) as doubles, for
+    /// kernels that compute in double precision.
+    func doubleValues(_ op: String, integers: Bool = false) throws(ServingError) -> [Double] {
+        switch dtype {
+        case .float32: return elements(Float.self).map { Double($0) }
+        case .float64: return Array(elements(Double.self))
+        case .int32 where integers: return elements(Int32.self).map { Double($0) }
+        case .int64 where integers: return elements(Int64.self).map { Double($0) }
+        default: throw .unimplemented("\(op) does not support \(dtype)")
+        }
+    }
+
+    /// A tensor of `shape` holding `values`, float32 when `dtype` is float32 and float64 otherwise.
+    static func floating(_ values: [Double], dtype: DType, shape: Shape) -> Tensor {
+        dtype == .float32 ? Tensor(values.map { Float($0) }, shape: shape) : Tensor(values, shape: shape)
+    }
+
     /// An int32 or int64 vector tensor holding `values`.
     static func integers(_ values: [Int], dtype: DType) throws(ServingError) -> Tensor {
         switch dtype {

@@ -134,13 +134,13 @@ struct LinearAlgebraKernel: Kernel {
         let batch = try MatrixBatch(a.shape, op: op)
         guard batch.rows == batch.columns else { throw .invalidArgument("\(op) needs square matrices, got \(a.shape)") }
         let n = batch.rows
-        let matrices = try doubles(a)
+        let matrices = try a.doubleValues(op)
         var right: [Double] = [], rightColumns = n
         if operation == .solve {
             let b = inputs[1]
             let rhs = try MatrixBatch(b.shape, op: op)
             guard rhs.count == batch.count, rhs.rows == n else { throw .invalidArgument("\(op) right-hand side \(b.shape) does not match \(a.shape)") }
-            right = try doubles(b)
+            right = try b.doubleValues(op)
             rightColumns = rhs.columns
         }
         var output: [Double] = [], signs: [Double] = []
@@ -199,17 +199,9 @@ struct LinearAlgebraKernel: Kernel {
         case .inverse: a.shape
         case .solve: inputs[1].shape
         }
-        let result = [a.dtype == .float32 ? Tensor(output.map { Float($0) }, shape: shape) : Tensor(output, shape: shape)]
-        guard operation == .logDeterminant else { return result }
-        return [a.dtype == .float32 ? Tensor(signs.map { Float($0) }, shape: shape) : Tensor(signs, shape: shape)] + result
-    }
-
-    private func doubles(_ tensor: Tensor) throws(ServingError) -> [Double] {
-        switch tensor.dtype {
-        case .float32: tensor.elements(Float.self).map { Double($0) }
-        case .float64: Array(tensor.elements(Double.self))
-        default: throw .unimplemented("\(op) does not support \(tensor.dtype)")
-        }
+        let result = Tensor.floating(output, dtype: a.dtype, shape: shape)
+        guard operation == .logDeterminant else { return [result] }
+        return [Tensor.floating(signs, dtype: a.dtype, shape: shape), result]
     }
 }
 
@@ -221,11 +213,7 @@ struct CholeskyKernel: Kernel {
         let batch = try MatrixBatch(a.shape, op: "Cholesky")
         guard batch.rows == batch.columns else { throw .invalidArgument("Cholesky needs square matrices, got \(a.shape)") }
         let n = batch.rows
-        let values: [Double] = switch a.dtype {
-        case .float32: a.elements(Float.self).map { Double($0) }
-        case .float64: Array(a.elements(Double.self))
-        default: throw .unimplemented("Cholesky does not support \(a.dtype)")
-        }
+        let values = try a.doubleValues("Cholesky")
         var l = [Double](repeating: 0, count: values.count)
         for b in 0..<batch.count {
             let base = b * n * n
@@ -242,7 +230,7 @@ struct CholeskyKernel: Kernel {
                 }
             }
         }
-        return [a.dtype == .float32 ? Tensor(l.map { Float($0) }, shape: a.shape) : Tensor(l, shape: a.shape)]
+        return [Tensor.floating(l, dtype: a.dtype, shape: a.shape)]
     }
 }
 
@@ -259,14 +247,7 @@ struct TriangularSolveKernel: Kernel {
             throw .invalidArgument("MatrixTriangularSolve needs square matrices and matching right-hand sides, got \(a.shape) and \(b.shape)")
         }
         let n = matrices.rows, columns = rhs.columns
-        func doubles(_ t: Tensor) throws(ServingError) -> [Double] {
-            switch t.dtype {
-            case .float32: t.elements(Float.self).map { Double($0) }
-            case .float64: Array(t.elements(Double.self))
-            default: throw .unimplemented("MatrixTriangularSolve does not support \(t.dtype)")
-            }
-        }
-        let av = try doubles(a), bv = try doubles(b)
+        let av = try a.doubleValues("MatrixTriangularSolve"), bv = try b.doubleValues("MatrixTriangularSolve")
         var x = bv
         let effectiveLower = adjoint ? !lower : lower
         for batch in 0..<matrices.count {
@@ -282,7 +263,7 @@ struct TriangularSolveKernel: Kernel {
                 }
             }
         }
-        return [a.dtype == .float32 ? Tensor(x.map { Float($0) }, shape: b.shape) : Tensor(x, shape: b.shape)]
+        return [Tensor.floating(x, dtype: a.dtype, shape: b.shape)]
     }
 }
 

@@ -63,7 +63,7 @@ struct SearchSortedKernel: Kernel {
         guard sorted.shape.rank == 2, values.shape.rank == 2, sorted.shape[0] == values.shape[0], sorted.dtype == values.dtype else {
             throw .invalidArgument("\(op) needs [rows, n] sorted inputs and [rows, m] values of one type, got \(sorted.shape) and \(values.shape)")
         }
-        let a = try numbers(sorted, op), v = try numbers(values, op)
+        let a = try sorted.doubleValues(op, integers: true), v = try values.doubleValues(op, integers: true)
         let n = sorted.shape[1], m = values.shape[1]
         var positions: [Int] = []
         positions.reserveCapacity(v.count)
@@ -79,16 +79,6 @@ struct SearchSortedKernel: Kernel {
             }
         }
         return [try Tensor.integers(positions, dtype: outType).reshaped(values.shape)]
-    }
-
-    private func numbers(_ tensor: Tensor, _ op: String) throws(ServingError) -> [Double] {
-        switch tensor.dtype {
-        case .float32: tensor.elements(Float.self).map { Double($0) }
-        case .float64: Array(tensor.elements(Double.self))
-        case .int32: tensor.elements(Int32.self).map { Double($0) }
-        case .int64: tensor.elements(Int64.self).map { Double($0) }
-        default: throw .unimplemented("\(op) does not support \(tensor.dtype)")
-        }
     }
 }
 

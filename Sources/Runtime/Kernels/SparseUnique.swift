@@ -9,30 +9,18 @@ struct SparseToDenseKernel: Kernel {
         guard fill.elementCount == 1, fill.dtype == values.dtype else {
             throw .invalidArgument("SparseToDense default_value must be one \(values.dtype), got \(fill.dtype)\(fill.shape)")
         }
-        let rank = shape.rank
-        let flat = try indices.integerValues()
         let count = indices.shape.rank == 0 ? 1 : indices.shape[0]
         let depth = indices.shape.rank < 2 ? 1 : indices.shape[1]
-        guard depth == rank, flat.count == count * depth else {
+        guard depth == shape.rank, indices.elementCount == count * depth else {
             throw .invalidArgument("SparseToDense indices \(indices.shape) do not address a tensor of shape \(shape)")
         }
         guard values.elementCount == count || values.elementCount == 1 else {
             throw .invalidArgument("SparseToDense has \(count) indices and \(values.elementCount) values")
         }
         _ = try shape.checkedElementCount()
+        let (starts, _, _) = try sliceStarts(indices.reshaped([count, depth]), into: shape, op: "SparseToDense")
         var offsets = [Int](repeating: values.elementCount, count: shape.elementCount)
-        let strides = shape.strides
-        for row in 0..<count {
-            var offset = 0
-            for axis in 0..<rank {
-                let index = flat[row * depth + axis]
-                guard index >= 0, index < shape[axis] else {
-                    throw .invalidArgument("SparseToDense index \(Array(flat[(row * depth)..<(row * depth + depth)])) is out of bounds for \(shape)")
-                }
-                offset += index * strides[axis]
-            }
-            offsets[offset] = values.elementCount == 1 ? 0 : row
-        }
+        for (row, offset) in starts.enumerated() { offsets[offset] = values.elementCount == 1 ? 0 : row }
         let source = try Tensor.joinedElements(values.reshaped([values.elementCount]), fill.reshaped([1]))
         return [try source.gatheredElements(offsets, shape: shape)]
     }
@@ -59,14 +47,7 @@ struct SparseReduceSumKernel: Kernel {
         _ = try outputShape.checkedElementCount()
         let strides = Shape(outDims).strides
         var sums = [Double](repeating: 0, count: outputShape.elementCount)
-        let numbers: [Double]
-        switch values.dtype {
-        case .float32: numbers = values.elements(Float.self).map { Double($0) }
-        case .float64: numbers = Array(values.elements(Double.self))
-        case .int32: numbers = values.elements(Int32.self).map { Double($0) }
-        case .int64: numbers = values.elements(Int64.self).map { Double($0) }
-        default: throw .unimplemented("SparseReduceSum does not support \(values.dtype)")
-        }
+        let numbers = try values.doubleValues("SparseReduceSum", integers: true)
         for row in 0..<count {
             var offset = 0
             for (position, axis) in kept.enumerated() {

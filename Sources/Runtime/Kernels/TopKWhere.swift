@@ -84,14 +84,7 @@ struct BucketizeKernel: Kernel {
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
         try expectInputs(inputs, 1, "Bucketize")
         let x = inputs[0]
-        let values: [Double]
-        switch x.dtype {
-        case .float32: values = x.elements(Float.self).map { Double($0) }
-        case .float64: values = Array(x.elements(Double.self))
-        case .int32: values = x.elements(Int32.self).map { Double($0) }
-        case .int64: values = x.elements(Int64.self).map { Double($0) }
-        default: throw .unimplemented("Bucketize does not support \(x.dtype)")
-        }
+        let values = try x.doubleValues("Bucketize", integers: true)
         let (result, _) = try Tensor.allocateUninitialized(.int32, x.shape)
         let out = result.mutableElements(Int32.self)
         for (i, value) in values.enumerated() {
