@@ -23,9 +23,10 @@ public struct APIRoute: Sendable {
     }
 
     func matches(_ path: Substring) -> Bool {
-        guard path.hasPrefix(prefix) else { return false }
-        let after = path.dropFirst(prefix.count)
-        return after.isEmpty || after.first == "/" || after.first == ":"
+        let bytes = path.utf8
+        guard bytes.starts(with: prefix.utf8) else { return false }
+        let after = bytes.dropFirst(prefix.utf8.count)
+        return after.first.map { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: ":") } ?? true
     }
 }
 
@@ -99,7 +100,7 @@ public final class APIRouter: ServerRequestHandler {
         let startedAt = MonotonicClock.nanoseconds()
         let path = Self.pathWithoutQuery(request.path)
         let requestID = RequestID.accepting(request.header("x-request-id"))
-        let isGRPC = grpcHandler != nil && request.header("content-type")?.hasPrefix("application/grpc") == true
+        let isGRPC = grpcHandler != nil && request.header("content-type")?.utf8.starts(with: "application/grpc".utf8) == true
         var extraHeaders = [HeaderField("x-request-id", requestID)]
         if allowsCrossOrigin, !isGRPC { extraHeaders += Self.crossOriginHeaders }
         let access = accessLog.map { logger in
@@ -108,7 +109,7 @@ public final class APIRouter: ServerRequestHandler {
                 protocolName: isGRPC ? "gRPC" : request.version == .http2 ? "HTTP/2" : "HTTP/1.1",
                 requestID: requestID, startedAt: startedAt)
         }
-        let compression = isGRPC || path.hasPrefix("/v1") ? nil : HTTPContentCoding.responseFormat(accepting: request.header("accept-encoding"))
+        let compression = isGRPC || path.utf8.starts(with: "/v1".utf8) ? nil : HTTPContentCoding.responseFormat(accepting: request.header("accept-encoding"))
         let writer = AnswerWriter(inner: writer, compression: compression, extraHeaders: extraHeaders, access: access)
         if isGRPC, let grpcHandler {
             grpcHandler.handle(request, path: path, writer: writer)
@@ -134,7 +135,7 @@ public final class APIRouter: ServerRequestHandler {
     }
 
     static func pathWithoutQuery(_ target: String) -> Substring {
-        if let query = target.firstIndex(of: "?") { return target[..<query] }
+        if let query = target.utf8.firstIndex(of: UInt8(ascii: "?")) { return target[..<query] }
         return target[...]
     }
 }

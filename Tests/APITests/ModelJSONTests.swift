@@ -85,4 +85,16 @@ import Transport
         #expect(response.text == #"{"error":"bad \"quote\"\n\u0001"}"#)
         #expect(response.errorMessage == "bad \"quote\"\n\u{1}")
     }
+
+    @Test func stringsAreEscapedBetweenUnescapedRuns() {
+        var writer = JSONWriter()
+        writer.beginArray()
+        writer.string("plain é € 😀")
+        writer.string("\"lead, mid\\dle\t\r\n\u{8}\u{C}\u{1F}end\"")
+        writer.string("")
+        writer.string(utf8: "a\"b".utf8.lazy.map { $0 })
+        writer.endArray()
+        let text = String(decoding: writer.buffer.readableBytesView, as: UTF8.self)
+        #expect(text == #"["plain é € 😀","\"lead, mid\\dle\t\r\n\b\f\u001fend\"","","a\"b"]"#)
+    }
 }

@@ -38,14 +38,14 @@ public struct JSONWriter {
 
     public mutating func key(_ name: String) {
         separate()
-        writeQuoted(name.utf8)
+        writeQuoted(name)
         buffer.writeInteger(UInt8(ascii: ":"))
         needsComma = false
     }
 
     public mutating func string(_ value: String) {
         separate()
-        writeQuoted(value.utf8)
+        writeQuoted(value)
         needsComma = true
     }
 
@@ -145,27 +145,48 @@ public struct JSONWriter {
 
     private static let hexDigits: StaticString = "0123456789abcdef"
 
+    private mutating func writeQuoted(_ text: String) {
+        var text = text
+        text.withUTF8 { writeQuoted(contiguous: $0) }
+    }
+
     private mutating func writeQuoted<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        if bytes.withContiguousStorageIfAvailable({ writeQuoted(contiguous: $0) }) != nil { return }
+        let copy = Array(bytes)
+        copy.withUnsafeBufferPointer { writeQuoted(contiguous: $0) }
+    }
+
+    /// Copies runs that need no escape in one write each.
+    private mutating func writeQuoted(contiguous bytes: UnsafeBufferPointer<UInt8>) {
+        buffer.reserveCapacity(minimumWritableBytes: bytes.count + 2)
         buffer.writeInteger(UInt8(ascii: "\""))
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
-            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-            case 0x0A: buffer.writeStaticString("\\n")
-            case 0x0D: buffer.writeStaticString("\\r")
-            case 0x09: buffer.writeStaticString("\\t")
-            case 0x08: buffer.writeStaticString("\\b")
-            case 0x0C: buffer.writeStaticString("\\f")
-            case 0..<0x20:
-                buffer.writeStaticString("\\u00")
-                Self.hexDigits.withUTF8Buffer { hex in
-                    buffer.writeInteger(hex[Int(byte >> 4)])
-                    buffer.writeInteger(hex[Int(byte & 0xF)])
-                }
-            default:
-                buffer.writeInteger(byte)
+        var runStart = 0
+        for index in 0..<bytes.count {
+            let byte = bytes[index]
+            guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+            if index > runStart { buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart..<index]))) }
+            writeEscaped(byte)
+            runStart = index + 1
+        }
+        if bytes.count > runStart { buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart...]))) }
+        buffer.writeInteger(UInt8(ascii: "\""))
+    }
+
+    private mutating func writeEscaped(_ byte: UInt8) {
+        switch byte {
+        case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
+        case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+        case 0x0A: buffer.writeStaticString("\\n")
+        case 0x0D: buffer.writeStaticString("\\r")
+        case 0x09: buffer.writeStaticString("\\t")
+        case 0x08: buffer.writeStaticString("\\b")
+        case 0x0C: buffer.writeStaticString("\\f")
+        default:
+            buffer.writeStaticString("\\u00")
+            Self.hexDigits.withUTF8Buffer { hex in
+                buffer.writeInteger(hex[Int(byte >> 4)])
+                buffer.writeInteger(hex[Int(byte & 0xF)])
             }
         }
-        buffer.writeInteger(UInt8(ascii: "\""))
     }
 }
