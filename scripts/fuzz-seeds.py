@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed inputs of the http2_session, tfrecord_warmup and saved_model fuzz targets into
+"""Writes the seed inputs of the http2_session, tfrecord_warmup, predict_request and saved_model fuzz targets into
 Fuzz/seeds/TARGET. Needs the `h2` package (the interop test venv has it):
     .venv-test/bin/python scripts/fuzz-seeds.py
 Each seed starts with the selector its target reads first (see Fuzz/ModelServerFuzz)."""
@@ -164,6 +164,21 @@ write("tfrecord_warmup", "all_kinds_checksums_repaired", b"\x01" + tfrecord([pre
 # A [2^28] DT_DOUBLE without values: 2 GiB of zeros unless the element limit refuses it first.
 huge = field(6, field(1, model_spec(b"m") + field(2, field(1, b"x") + field(2, tensor(2, [1 << 28])))))
 write("tfrecord_warmup", "predict_huge_shape", b"\x00" + tfrecord([huge]))
+
+
+# predict_request: PredictRequest messages as a gRPC Predict call carries them: tensor_content inputs (read from the
+# wire directly) and forms the wire reader hands to the full decoder (typed values, strings, a size mismatch).
+matrix = struct.pack("<8f", *[0.5 * i for i in range(8)])
+content_request = model_spec(b"m") + field(2, field(1, b"x") + field(2, tensor(1, [2, 4], content=matrix))) + field(3, b"y")
+write("predict_request", "content", content_request)
+write("predict_request", "content_and_ids", content_request
+      + field(2, field(1, b"ids") + field(2, tensor(9, [2], content=struct.pack("<qq", 7, 8)))))
+write("predict_request", "typed_values", model_spec(b"m") + field(2, field(1, b"x") + field(2, tensor(1, [1, 4], floats))))
+write("predict_request", "strings", model_spec(b"m") + field(2, field(1, b"text") + field(2, tensor(7, [2], field(8, b"a") + field(8, b"bc")))))
+write("predict_request", "named_dims_and_version", model_spec(b"m", b"serving_default") + field(2, field(1, b"x") + field(2,
+      number(1, 1) + field(2, field(2, number(1, 2) + field(2, b"batch")) + field(2, number(1, 4))) + number(3, 1)
+      + field(4, matrix))))
+write("predict_request", "wrong_content_size", model_spec(b"m") + field(2, field(1, b"x") + field(2, tensor(1, [3, 4], content=matrix))))
 
 
 # saved_model: selector = fixture * 3 + file, then where the rest is spliced in and how many bytes it replaces

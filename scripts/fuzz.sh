@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_path=.build-fuzz
-targets="predict_json example_json kserve_infer tensor_proto grpc_framing config_text http2_session tfrecord_warmup saved_model"
+targets="predict_json example_json kserve_infer tensor_proto predict_request grpc_framing config_text http2_session tfrecord_warmup saved_model"
 if [ "${1:-}" = list ] || [ $# -lt 2 ]; then
     echo "usage: bash scripts/fuzz.sh TARGET SECONDS; targets: $targets" >&2
     [ "${1:-}" = list ] && exit 0 || exit 2

@@ -29,8 +29,8 @@ MODEL_SERVER_BINARY="$binary" "$venv/bin/pytest" -q Tests/interop
 fuzz_seconds="${FUZZ_SMOKE_SECONDS:-30}"
 if [ "$fuzz_seconds" -gt 0 ]; then
     fuzz_scratch="$(mktemp -d)"
-    for target in predict_json example_json kserve_infer tensor_proto grpc_framing config_text http2_session tfrecord_warmup \
-        saved_model; do
+    for target in predict_json example_json kserve_infer tensor_proto predict_request grpc_framing config_text \
+        http2_session tfrecord_warmup saved_model; do
         mkdir -p "$fuzz_scratch/$target"
         [ -d "Fuzz/corpus/$target" ] && cp -r "Fuzz/corpus/$target/." "$fuzz_scratch/$target/"
         if ! FUZZ_CORPUS_DIR="$fuzz_scratch/$target" bash scripts/fuzz.sh "$target" "$fuzz_seconds" > "$fuzz_scratch/$target.log" 2>&1; then

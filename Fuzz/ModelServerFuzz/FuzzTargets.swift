@@ -14,6 +14,7 @@ enum FuzzTarget: String, CaseIterable {
     case exampleJSON = "example_json"
     case kserveInfer = "kserve_infer"
     case tensorProto = "tensor_proto"
+    case predictRequest = "predict_request"
     case grpcFraming = "grpc_framing"
     case configText = "config_text"
     case http2Session = "http2_session"
@@ -51,6 +52,8 @@ enum FuzzTarget: String, CaseIterable {
             guard (try? RequestMemory.checkElementCount(proto.tensorShape.dim.lazy.map(\.size), limit: 1 << 20, what: "")) != nil
             else { return }
             _ = try? Tensor(proto: proto)
+        case .predictRequest:
+            PredictRequestFuzz.run(body)
         case .grpcFraming:
             for encoding in GRPCMessageEncoding.allCases {
                 _ = try? GRPCUnaryFraming.unaryMessage(from: body, encoding: encoding, maxMessageBytes: 1 << 20)

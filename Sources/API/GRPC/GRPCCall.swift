@@ -92,6 +92,16 @@ final class GRPCCall: Sendable {
         finish(GRPCResponse.message(bytes, encoding: head.responseEncoding(size: bytes.count)), status: .ok)
     }
 
+    /// Sends an already serialized response message.
+    func succeed(serialized bytes: [UInt8]) {
+        guard !isFinished else { return }
+        if isPastDeadline {
+            fail(GRPCStatus(.deadlineExceeded, "Deadline exceeded before the response was ready"))
+            return
+        }
+        finish(GRPCResponse.message(bytes, encoding: head.responseEncoding(size: bytes.count)), status: .ok)
+    }
+
     func fail(_ error: ServingError) {
         fail(GRPCStatus(error))
     }

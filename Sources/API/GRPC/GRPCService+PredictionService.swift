@@ -6,7 +6,11 @@ import Tensors
 import Transport
 
 extension GRPCService {
-    func predict(_ request: Tensorflow_Serving_PredictRequest, call: GRPCCall) {
+    /// `decodedInputs`, when given, are the request's inputs already read from the wire (in name
+    /// order); otherwise they are converted from `request.inputs`.
+    func predict(
+        _ request: Tensorflow_Serving_PredictRequest, decodedInputs: [(name: String, tensor: Tensor)]? = nil, call: GRPCCall
+    ) {
         call.meter(.predict, modelName: request.modelSpec.name)
         do throws(ServingError) {
             let spec = try ModelSpec(proto: request.modelSpec, hasSpec: request.hasModelSpec)
@@ -14,15 +18,20 @@ extension GRPCService {
             call.meter(servable.metrics)
             let signatureName = spec.signatureName ?? SignatureSpec.defaultName
             let signature = try Self.signature(signatureName, of: servable)
-            let inputs = try Self.inputs(request.inputs, for: signature, model: servable.modelName)
+            let inputs = if let decodedInputs {
+                try Self.inputs(decodedInputs.lazy.map { input in (input.name, { () throws(ServingError) in input.tensor }) },
+                                for: signature, model: servable.modelName)
+            } else {
+                try Self.inputs(request.inputs, for: signature, model: servable.modelName)
+            }
             for name in request.outputFilter where signature.outputs[name] == nil {
                 throw .invalidArgument(
                     "output tensor alias not found in signature: \(name) (model '\(servable.modelName)' signature "
                         + "'\(signatureName)' outputs: \(signature.outputs.keys.sorted().joined(separator: ", ")))")
             }
             guard !call.isFinished else { return }
-            let responseSpec = Tensorflow_Serving_ModelSpec(
-                modelName: servable.modelName, version: servable.version, signatureName: signatureName)
+            let modelName = servable.modelName
+            let version = servable.version
             let filter = request.outputFilter
             call.armDeadline()
             servable.predict(signature: signatureName, inputs: inputs, outputFilter: filter, api: .predict,
@@ -30,17 +39,21 @@ extension GRPCService {
                 guard !call.isFinished else { return }
                 switch result {
                 case .success(let outputs):
-                    var response = Tensorflow_Serving_PredictResponse()
-                    response.modelSpec = responseSpec
-                    let wanted = filter.isEmpty ? Array(outputs.keys) : filter
-                    for name in wanted {
-                        guard let tensor = outputs[name] else {
-                            call.fail(.internal("The model did not produce the requested output '\(name)'"))
-                            return
+                    var chosen: [(name: String, tensor: Tensor)] = []
+                    chosen.reserveCapacity(filter.isEmpty ? outputs.count : filter.count)
+                    if filter.isEmpty {
+                        for (name, tensor) in outputs { chosen.append((name, tensor)) }
+                    } else {
+                        for name in Set(filter) {
+                            guard let tensor = outputs[name] else {
+                                call.fail(.internal("The model did not produce the requested output '\(name)'"))
+                                return
+                            }
+                            chosen.append((name, tensor))
                         }
-                        response.outputs[name] = Tensorflow_TensorProto(tensor)
                     }
-                    call.succeed(response)
+                    call.succeed(serialized: PredictResponseWire.encode(
+                        outputs: chosen, modelName: modelName, version: version, signatureName: signatureName))
                 case .failure(let error):
                     call.fail(error)
                 }
@@ -115,10 +128,24 @@ extension GRPCService {
     static func inputs(
         _ protos: [String: Tensorflow_TensorProto], for signature: SignatureSpec, model: String
     ) throws(ServingError) -> [String: Tensor] {
+        try inputs(protos.keys.sorted().lazy.compactMap { name in
+            protos[name].map { proto in
+                (name, { () throws(ServingError) in
+                    try RequestMemory.checkElementCount(
+                        proto.tensorShape.dim.lazy.map(\.size), what: "a \(proto.tensorShape.dim.map(\.size)) tensor")
+                    return try Tensor(proto: proto)
+                })
+            }
+        }, for: signature, model: model)
+    }
+
+    /// Inputs, in name order, each made by its closure once its name is known to the signature.
+    private static func inputs(
+        _ named: some Sequence<(String, () throws(ServingError) -> Tensor)>, for signature: SignatureSpec, model: String
+    ) throws(ServingError) -> [String: Tensor] {
         let target = "model '\(model)' signature '\(signature.name)'"
         var tensors: [String: Tensor] = [:]
-        for name in protos.keys.sorted() {
-            guard let proto = protos[name] else { continue }
+        for (name, make) in named {
             guard let spec = signature.inputs[name] else {
                 throw .invalidArgument(
                     "input tensor alias not found in signature: \(name). Inputs expected to be in the set {"
@@ -126,9 +153,7 @@ extension GRPCService {
             }
             let tensor: Tensor
             do throws(ServingError) {
-                try RequestMemory.checkElementCount(
-                    proto.tensorShape.dim.lazy.map(\.size), what: "a \(proto.tensorShape.dim.map(\.size)) tensor")
-                tensor = try Tensor(proto: proto)
+                tensor = try make()
             } catch {
                 throw ServingError(error.code, "Input '\(name)' of \(target): \(error.message)")
             }

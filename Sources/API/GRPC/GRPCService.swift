@@ -72,7 +72,12 @@ public struct GRPCService: APIRouteHandler {
 
     private func dispatch(_ method: GRPCMethod, message: ByteBuffer, call: GRPCCall) throws(GRPCStatus) {
         switch method {
-        case .predict: predict(try decode(message), call: call)
+        case .predict:
+            if let wire = PredictRequestWire(message) {
+                predict(wire.request, decodedInputs: wire.inputs, call: call)
+            } else {
+                predict(try decode(message), call: call)
+            }
         case .getModelMetadata: getModelMetadata(try decode(message), call: call)
         case .getModelStatus: getModelStatus(try decode(message), call: call)
         case .serverLive: serverLive(call: call)

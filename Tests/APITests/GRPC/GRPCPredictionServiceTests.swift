@@ -46,6 +46,53 @@ struct GRPCPredictionServiceTests {
         #expect(servable.callCount == 1)
     }
 
+    /// The same request with its values in `tensor_content` (read straight from the wire) and in
+    /// `float_val` (decoded by SwiftProtobuf) gets the same answer, and the same errors.
+    @Test func contentAndTypedValuesAnswerAlike() throws {
+        let (router, servable) = KServeFixtures.makeRouter()
+        func contentProto(_ values: [Float], _ dims: [Int], dtype: Tensorflow_DataType = .dtFloat) -> Tensorflow_TensorProto {
+            var proto = floatProto([], dims)
+            proto.dtype = dtype
+            proto.tensorContent = values.withUnsafeBytes { Data($0) }
+            return proto
+        }
+        func answer(_ request: Tensorflow_Serving_PredictRequest) throws -> (Int?, String?, [String: [Float]]) {
+            let answer = try #require(call(router, try grpcRequest("/tensorflow.serving.PredictionService/Predict", request)))
+            guard answer.status == 0 else { return (answer.status, answer.message, [:]) }
+            let response = try answer.decode(Tensorflow_Serving_PredictResponse.self)
+            return (0, nil, try response.outputs.mapValues { try Tensor(proto: $0).scalars(as: Float.self) })
+        }
+        let contentBytes: [UInt8] = try predictRequest(["x": contentProto([1, 2, 3, 4], [1, 4])]).serializedBytes()
+        let typedBytes: [UInt8] = try predictRequest(["x": floatProto([1, 2, 3, 4], [1, 4])]).serializedBytes()
+        #expect(PredictRequestWire(ByteBuffer(bytes: contentBytes))?.inputs.first?.tensor.scalars(as: Float.self) == [1, 2, 3, 4])
+        #expect(PredictRequestWire(ByteBuffer(bytes: typedBytes)) == nil)
+        let pairs: [(Tensorflow_TensorProto, Tensorflow_TensorProto)] = [
+            (contentProto([1, 2, 3, 4, 5, 6, 7, 8], [2, 4]), floatProto([1, 2, 3, 4, 5, 6, 7, 8], [2, 4])),
+            (contentProto([1, 2, 3], [1, 3]), floatProto([1, 2, 3], [1, 3])),
+        ]
+        for (content, typed) in pairs {
+            var filtered = predictRequest(["x": content])
+            filtered.outputFilter = ["z", "y", "z"]
+            var typedFiltered = predictRequest(["x": typed])
+            typedFiltered.outputFilter = ["z", "y", "z"]
+            let viaWire = try answer(filtered)
+            let viaMessage = try answer(typedFiltered)
+            #expect(viaWire.0 == viaMessage.0)
+            #expect(viaWire.1 == viaMessage.1)
+            #expect(viaWire.2 == viaMessage.2)
+            #expect(try answer(predictRequest(["x": content])).2 == (try answer(predictRequest(["x": typed]))).2)
+        }
+        let wrongSize = try answer(predictRequest(["x": contentProto([1, 2, 3], [1, 4])]))
+        #expect(wrongSize.0 == 3)
+        #expect(wrongSize.1?.contains("tensor_content holds 12 bytes") == true)
+        let wrongType = try answer(predictRequest(["x": contentProto([1, 2, 3, 4], [1, 4], dtype: .dtInt32)]))
+        #expect(wrongType.0 == 3)
+        #expect(wrongType.1?.contains("DT_FLOAT") == true)
+        let unknown = try answer(predictRequest(["w": contentProto([1, 2, 3, 4], [1, 4])]))
+        #expect(unknown.1?.contains("alias not found") == true)
+        #expect(servable.callCount == 4)
+    }
+
     @Test func predictWithoutFilterReturnsEveryOutput() throws {
         let (router, _) = KServeFixtures.makeRouter()
         let answer = try #require(call(router, try grpcRequest(

@@ -1,0 +1,187 @@
+import NIOCore
+import SwiftProtobuf
+import TFProtos
+import Tensors
+
+/// Reads the common form of a `tensorflow.serving.PredictRequest` straight from the wire: every input
+/// a numeric `TensorProto` whose values are in `tensor_content` (what `tf.make_tensor_proto` and the
+/// TF Serving clients send), copied once into the tensor. Anything else — typed `*_val` fields,
+/// strings, a repeated field, an unknown field, malformed bytes, a tensor the checks would refuse —
+/// makes `init` return nil, and the caller decodes the message with SwiftProtobuf and reports
+/// errors as it always does, so both paths accept and refuse exactly the same requests.
+struct PredictRequestWire {
+    /// The request without its inputs: model spec and output filter.
+    var request = Tensorflow_Serving_PredictRequest()
+    /// The inputs in name order.
+    var inputs: [(name: String, tensor: Tensor)] = []
+
+    init?(_ message: ByteBuffer) {
+        let parsed: PredictRequestWire? = message.withUnsafeReadableBytes { bytes in
+            var reader = ProtobufWireReader(bytes)
+            return Self(reading: &reader)
+        }
+        guard let parsed else { return nil }
+        self = parsed
+    }
+
+    private init() {}
+
+    private init?(reading reader: inout ProtobufWireReader) {
+        var sawSpec = false
+        while !reader.isAtEnd {
+            guard let (field, wireType) = reader.tag(), wireType == 2, let value = reader.lengthDelimited() else { return nil }
+            switch field {
+            case 1:
+                guard !sawSpec, let spec = try? Tensorflow_Serving_ModelSpec(serializedBytes: Array(value)) else { return nil }
+                request.modelSpec = spec
+                sawSpec = true
+            case 2:
+                guard let (name, tensor) = Self.input(entry: value), !inputs.contains(where: { $0.name == name }) else { return nil }
+                inputs.append((name, tensor))
+            case 3:
+                guard let name = String(validating: value, as: UTF8.self) else { return nil }
+                request.outputFilter.append(name)
+            default:
+                return nil
+            }
+        }
+        inputs.sort { $0.name < $1.name }
+    }
+
+    /// One `inputs` map entry: the name (field 1) and the TensorProto (field 2), each exactly once.
+    private static func input(entry: UnsafeRawBufferPointer) -> (String, Tensor)? {
+        var reader = ProtobufWireReader(entry)
+        var name: String?
+        var tensor: Tensor?
+        while !reader.isAtEnd {
+            guard let (field, wireType) = reader.tag(), wireType == 2, let value = reader.lengthDelimited() else { return nil }
+            switch field {
+            case 1:
+                guard name == nil, let text = String(validating: value, as: UTF8.self) else { return nil }
+                name = text
+            case 2:
+                guard tensor == nil, let decoded = Self.tensor(value) else { return nil }
+                tensor = decoded
+            default:
+                return nil
+            }
+        }
+        guard let name, let tensor else { return nil }
+        return (name, tensor)
+    }
+
+    /// A numeric tensor from dtype (1), shape (2), version number (3) and a non-empty tensor_content (4).
+    private static func tensor(_ bytes: UnsafeRawBufferPointer) -> Tensor? {
+        var reader = ProtobufWireReader(bytes)
+        var dtypeValue: UInt64?
+        var dims: [Int]?
+        var content: UnsafeRawBufferPointer?
+        var sawVersion = false
+        while !reader.isAtEnd {
+            guard let (field, wireType) = reader.tag() else { return nil }
+            switch (field, wireType) {
+            case (1, 0):
+                guard dtypeValue == nil, let value = reader.varint() else { return nil }
+                dtypeValue = value
+            case (2, 2):
+                guard dims == nil, let value = reader.lengthDelimited(), let shape = Self.dims(value) else { return nil }
+                dims = shape
+            case (3, 0):
+                guard !sawVersion, reader.varint() != nil else { return nil }
+                sawVersion = true
+            case (4, 2):
+                guard content == nil, let value = reader.lengthDelimited() else { return nil }
+                content = value
+            default:
+                return nil
+            }
+        }
+        guard let dtypeValue, dtypeValue <= 200, let dtype = DType(tensorFlowValue: Int(dtypeValue)), dtype.isFixedSize,
+              let content, content.count > 0
+        else { return nil }
+        let shapeDims = dims ?? []
+        var count = 1
+        for dim in shapeDims {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard !overflow else { return nil }
+            count = product
+        }
+        guard count <= RequestMemory.maxTensorElements else { return nil }
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+        guard !overflow, byteCount == content.count else { return nil }
+        return Tensor(dtype: dtype, shape: Shape(shapeDims), storage: .buffer(TensorBuffer(copying: content)))
+    }
+
+    /// A TensorShapeProto's dimensions (field 2, each a Dim of size 1 and an optional name 2); nil for
+    /// unknown rank, a negative size or anything else.
+    private static func dims(_ bytes: UnsafeRawBufferPointer) -> [Int]? {
+        var reader = ProtobufWireReader(bytes)
+        var dims: [Int] = []
+        while !reader.isAtEnd {
+            guard let (field, wireType) = reader.tag(), field == 2, wireType == 2, let dim = reader.lengthDelimited() else {
+                return nil
+            }
+            var dimReader = ProtobufWireReader(dim)
+            var size: Int64?
+            var sawName = false
+            while !dimReader.isAtEnd {
+                guard let (dimField, dimWireType) = dimReader.tag() else { return nil }
+                switch (dimField, dimWireType) {
+                case (1, 0):
+                    guard size == nil, let value = dimReader.varint() else { return nil }
+                    size = Int64(bitPattern: value)
+                case (2, 2):
+                    guard !sawName, let name = dimReader.lengthDelimited(), String(validating: name, as: UTF8.self) != nil else {
+                        return nil
+                    }
+                    sawName = true
+                default:
+                    return nil
+                }
+            }
+            let value = size ?? 0
+            guard value >= 0, value <= Int64(Int.max) else { return nil }
+            dims.append(Int(value))
+        }
+        return dims
+    }
+}
+
+/// Reads protobuf wire-format fields from bytes; every read returns nil instead of going past the end.
+struct ProtobufWireReader {
+    private let bytes: UnsafeRawBufferPointer
+    private var offset = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    var isAtEnd: Bool { offset >= bytes.count }
+
+    mutating func varint() -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < bytes.count, shift < 64 {
+            let byte = bytes[offset]
+            offset += 1
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+        }
+        return nil
+    }
+
+    /// A field's number and wire type; nil at a malformed tag or field number 0.
+    mutating func tag() -> (field: Int, wireType: UInt8)? {
+        guard let key = varint(), key >> 3 > 0, key >> 3 <= UInt64(Int32.max) else { return nil }
+        return (Int(key >> 3), UInt8(key & 7))
+    }
+
+    /// The content of a length-delimited field, after its tag.
+    mutating func lengthDelimited() -> UnsafeRawBufferPointer? {
+        guard let length = varint(), length <= UInt64(bytes.count - offset) else { return nil }
+        let start = offset
+        offset += Int(length)
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<offset])
+    }
+}
