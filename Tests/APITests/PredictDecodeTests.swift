@@ -246,4 +246,24 @@ import Testing
             Issue.record("\(texts[index]) decoded as \(a), expected \(b)")
         }
     }
+
+    /// Runs of digits around the eight-at-a-time reading: leading and trailing zeros, exactly 8, 16 and
+    /// 19 significant digits, and more than 19, as float64 (exact) and float32 (double, then rounded).
+    @Test func digitRunsDecodeExactly() throws {
+        let texts = ["12345678", "123456789", "1234567812345678", "1234567890123456789", "12345678901234567890",
+                     "99999999999999999999", "9007199254740993", "0.12345678", "0.1234567", "0.000000001234567890123",
+                     "0.00000000000000000001", "1.00000000000000000001", "12345678.12345678", "0.00000000",
+                     "100000000.000000001", "123456781234567812345678e-5", "-0.8765432187654321e12", "5e-324",
+                     "0.3663366436958313", "1.7976931348623157e308", "80000000", "10000000.00000000"]
+        let body = #"{"instances": ["# + texts.joined(separator: ",") + "]}"
+        let doubles = try #require(try decodePredict(body, inputs: ["x": Fixtures.spec(.float64, [-1], tensor: "x:0")])
+            .inputs["x"]).scalars(as: Double.self)
+        let floats = try #require(try decodePredict(body, inputs: ["x": Fixtures.spec(.float32, [-1], tensor: "x:0")])
+            .inputs["x"]).scalars(as: Float.self)
+        for (index, text) in texts.enumerated() {
+            let expected = try #require(Double(text))
+            #expect(doubles[index].bitPattern == expected.bitPattern, "\(text) as float64: \(doubles[index])")
+            #expect(floats[index].bitPattern == Float(expected).bitPattern, "\(text) as float32: \(floats[index])")
+        }
+    }
 }

@@ -11,56 +11,6 @@ extension JSONScanner {
         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
     ]
 
-    /// Up to 19 significant digits as an integer mantissa and a power of ten; `exact` is false when
-    /// nonzero digits beyond those were dropped.
-    private func decompose(_ number: JSONNumber) -> (mantissa: UInt64, exponent: Int, exact: Bool) {
-        var index = number.start + (number.isNegative ? 1 : 0)
-        let end = number.end
-        var mantissa: UInt64 = 0
-        var digits = 0
-        var exponent = 0
-        var exact = true
-        // Leading zeros are not significant; past 19 significant digits the rest only move the
-        // exponent (integer part) or make the reading inexact.
-        func readDigits(inFraction: Bool) {
-            while index < end {
-                let digit = bytes[index] &- UInt8(ascii: "0")
-                guard digit < 10 else { return }
-                if digits < 19 {
-                    mantissa = mantissa &* 10 &+ UInt64(digit)
-                    if mantissa != 0 { digits += 1 }
-                    if inFraction { exponent -= 1 }
-                } else {
-                    if digit != 0 { exact = false }
-                    if !inFraction { exponent += 1 }
-                }
-                index += 1
-            }
-        }
-        readDigits(inFraction: false)
-        if index < end, bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            readDigits(inFraction: true)
-        }
-        if index < end {
-            index += 1
-            var exponentNegative = false
-            if bytes[index] == UInt8(ascii: "-") {
-                exponentNegative = true
-                index += 1
-            } else if bytes[index] == UInt8(ascii: "+") {
-                index += 1
-            }
-            var written = 0
-            while index < end {
-                written = min(written * 10 + Int(bytes[index] &- UInt8(ascii: "0")), 1_000_000)
-                index += 1
-            }
-            exponent += exponentNegative ? -written : written
-        }
-        return (mantissa, exponent, exact)
-    }
-
     /// `mantissa` × 10^`exponent` with one correctly rounded operation, when the power is exact in a double.
     @inline(__always)
     private static func scaled(_ mantissa: UInt64, _ exponent: Int) -> Double? {
@@ -70,9 +20,9 @@ extension JSONScanner {
     }
 
     func doubleValue(_ number: JSONNumber) -> Double {
-        let (mantissa, exponent, exact) = decompose(number)
+        let mantissa = number.mantissa
         if mantissa == 0 { return number.isNegative ? -0.0 : 0.0 }
-        if exact, mantissa <= 1 << 53, let value = Self.scaled(mantissa, exponent) {
+        if number.isExact, mantissa <= 1 << 53, let value = Self.scaled(mantissa, number.exponent) {
             return number.isNegative ? -value : value
         }
         return Double(text(number.start..<number.end)) ?? .nan
@@ -83,9 +33,8 @@ extension JSONScanner {
     /// precision (within 2⁻⁵³ of the decimal, well inside float32's rounding), so the usual 9 to 17 digit
     /// forms clients write never leave the fast path.
     func floatValue(_ number: JSONNumber) -> Float {
-        let (mantissa, exponent, _) = decompose(number)
-        if mantissa == 0 { return number.isNegative ? -0.0 : 0.0 }
-        if let value = Self.scaled(mantissa, exponent) {
+        if number.mantissa == 0 { return number.isNegative ? -0.0 : 0.0 }
+        if let value = Self.scaled(number.mantissa, number.exponent) {
             return Float(number.isNegative ? -value : value)
         }
         return Float(doubleValue(number))

@@ -264,6 +264,10 @@ struct JSONScanner {
     }
 
     /// A number token in strict JSON grammar.
+    /// Reads a number token, validating its syntax, and its decimal value in the same pass: up to 19
+    /// significant digits as an integer mantissa and a power of ten (`exact` false when nonzero digits
+    /// beyond those were dropped). Leading zeros are not significant; past 19 significant digits the rest
+    /// only move the exponent (integer part) or make the reading inexact.
     private mutating func readNumber() throws(ServingError) -> JSONNumber {
         let start = position
         var number = JSONNumber(start: start, end: start)
@@ -272,31 +276,105 @@ struct JSONScanner {
             position += 1
         }
         guard position < bytes.count, isDigit(bytes[position]) else { throw expected("a digit") }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var exponent = 0
+        var exact = true
         if bytes[position] == UInt8(ascii: "0") {
             position += 1
             if position < bytes.count, isDigit(bytes[position]) {
                 throw malformed("numbers must not have leading zeros")
             }
         } else {
-            while position < bytes.count, isDigit(bytes[position]) { position += 1 }
+            while digits <= 11, let eight = eightDigits(at: position) {
+                mantissa = mantissa &* 100_000_000 &+ eight
+                digits += 8
+                position += 8
+            }
+            while position < bytes.count {
+                let digit = bytes[position] &- UInt8(ascii: "0")
+                guard digit < 10 else { break }
+                if digits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(digit)
+                    digits += 1
+                } else {
+                    if digit != 0 { exact = false }
+                    exponent += 1
+                }
+                position += 1
+            }
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
             number.isInteger = false
             position += 1
             guard position < bytes.count, isDigit(bytes[position]) else { throw expected("a digit after '.'") }
-            while position < bytes.count, isDigit(bytes[position]) { position += 1 }
+            while digits <= 11, let eight = eightDigits(at: position) {
+                digits += mantissa != 0 ? 8 : Self.decimalDigitCount(eight)
+                mantissa = mantissa &* 100_000_000 &+ eight
+                exponent -= 8
+                position += 8
+            }
+            while position < bytes.count {
+                let digit = bytes[position] &- UInt8(ascii: "0")
+                guard digit < 10 else { break }
+                if digits < 19 {
+                    mantissa = mantissa &* 10 &+ UInt64(digit)
+                    if mantissa != 0 { digits += 1 }
+                    exponent -= 1
+                } else if digit != 0 {
+                    exact = false
+                }
+                position += 1
+            }
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
             number.isInteger = false
             position += 1
+            var exponentNegative = false
             if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                exponentNegative = bytes[position] == UInt8(ascii: "-")
                 position += 1
             }
             guard position < bytes.count, isDigit(bytes[position]) else { throw expected("a digit in the exponent") }
-            while position < bytes.count, isDigit(bytes[position]) { position += 1 }
+            var written = 0
+            while position < bytes.count, isDigit(bytes[position]) {
+                written = min(written * 10 + Int(bytes[position] &- UInt8(ascii: "0")), 1_000_000)
+                position += 1
+            }
+            exponent += exponentNegative ? -written : written
         }
         number.end = position
+        number.mantissa = mantissa
+        number.exponent = exponent
+        number.isExact = exact
         return number
+    }
+
+    /// The value of the eight bytes at `offset` when all are ASCII digits, read as one little-endian
+    /// word: each step joins neighbouring groups (digits into pairs, pairs into fours, fours into eight).
+    @inline(__always)
+    private func eightDigits(at offset: Int) -> UInt64? {
+        guard offset + 8 <= bytes.count else { return nil }
+        let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian
+        let high = word & 0xF0F0_F0F0_F0F0_F0F0
+        let carried = (word &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0
+        guard high | (carried >> 4) == 0x3333_3333_3333_3333 else { return nil }
+        var value = word & 0x0F0F_0F0F_0F0F_0F0F
+        value = (value &* 2561) >> 8
+        value = ((value & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
+        return ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
+    }
+
+    /// Digits of `value` without leading zeros (0 for 0).
+    @inline(__always)
+    private static func decimalDigitCount(_ value: UInt64) -> Int {
+        var count = 0
+        var remaining = value
+        while remaining > 0 {
+            count += 1
+            remaining /= 10
+        }
+        return count
     }
 
     @inline(__always)
@@ -347,4 +425,8 @@ struct JSONNumber {
     var isNegative = false
     /// No fraction and no exponent.
     var isInteger = true
+    /// The magnitude is `mantissa` × 10^`exponent`, exactly so when `isExact`.
+    var mantissa: UInt64 = 0
+    var exponent = 0
+    var isExact = true
 }
