@@ -1,5 +1,6 @@
 import Foundation
 import Lifecycle
+import Tensors
 
 /// `--model_base_path_root`: the directory every model base path must lie under, symlinks resolved,
 /// whether it comes from a flag, a config file or a `HandleReloadConfigRequest`.
@@ -32,6 +33,24 @@ struct ModelBasePathRoot: Sendable {
         for configuration in configurations where !contains(configuration.basePath) {
             throw ConfigFiles.Failure(
                 description: "the base_path of model \(configuration.name) is not under --model_base_path_root")
+        }
+    }
+
+    /// Refuses a version directory that leads outside the root, or holds a symlink that does: a base path
+    /// under the root may still hold `1 -> /elsewhere/1`, or a shard linked to a file outside. The
+    /// message names the entry inside the version directory, never where it leads.
+    func checkVersionDirectory(_ directory: String) throws(ServingError) {
+        guard contains(directory) else {
+            throw ServingError(.permissionDenied, "the version directory leads outside --model_base_path_root")
+        }
+        guard let entries = FileManager.default.enumerator(atPath: directory) else { return }
+        while let relative = entries.nextObject() as? String {
+            var info = stat()
+            let path = directory + "/" + relative
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { continue }
+            guard contains(path) else {
+                throw ServingError(.permissionDenied, "\(relative) in the version directory leads outside --model_base_path_root")
+            }
         }
     }
 

@@ -12,6 +12,8 @@ struct SavedModelLoader: ServableLoader {
     var warmup = true
     /// How many times each warmup record is replayed (`--num_request_iterations_for_warmup`).
     var warmupIterations = 1
+    /// `--model_base_path_root`, which a version directory and the symlinks in it must not lead out of.
+    var root: ModelBasePathRoot?
 
     func missingPart(of directory: String) -> String? {
         SavedModelBundle.missingFile(directory: directory)
@@ -28,6 +30,7 @@ struct SavedModelLoader: ServableLoader {
         // The file's tensors and the load's temporaries are released by the time `compiledModel` returns; their
         // large buffers would otherwise stay in the reuse pool.
         defer { TensorBuffer.releaseRecycledMemory() }
+        try root?.checkVersionDirectory(directory)
         return CompiledServable(model: try compiledModel(in: directory))
     }
 

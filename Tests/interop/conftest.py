@@ -23,9 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 _server = None
 
 
-def start_server(*arguments):
+def start_server(*arguments, ready=True):
     """Starts the binary with `arguments` on an ephemeral loopback port; returns (process, port) once
-    every model is ready."""
+    every model is ready (or once it listens, with `ready` false)."""
     binary = os.environ.get("MODEL_SERVER_BINARY", str(REPO / ".build/debug/model-server"))
     process = subprocess.Popen(
         [binary, "--host=127.0.0.1", "--port=0", *arguments],
@@ -43,7 +43,7 @@ def start_server(*arguments):
         process.kill()
         raise RuntimeError(f"model-server did not start: {binary}")
     url = f"http://127.0.0.1:{port}"
-    while time.time() < deadline:
+    while ready and time.time() < deadline:
         try:
             with urllib.request.urlopen(url + "/v2/health/ready", timeout=2) as response:
                 if response.status == 200:
@@ -51,8 +51,9 @@ def start_server(*arguments):
         except OSError:
             time.sleep(0.1)
     else:
-        process.kill()
-        raise RuntimeError("model-server did not become ready within 60 s")
+        if ready:
+            process.kill()
+            raise RuntimeError("model-server did not become ready within 60 s")
     return process, port
 
 
@@ -75,11 +76,11 @@ def stop_server(process):
 
 
 @contextlib.contextmanager
-def grpc_channel_to_own_server(*arguments):
+def grpc_channel_to_own_server(*arguments, ready=True):
     """A server of its own started with `arguments`, and a gRPC channel to it; both end on exit."""
     import grpc
 
-    process, port = start_server(*arguments)
+    process, port = start_server(*arguments, ready=ready)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as opened:
             grpc.channel_ready_future(opened).result(timeout=10)

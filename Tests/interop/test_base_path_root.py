@@ -1,6 +1,7 @@
 """--model_base_path_root and --enable_reload_config_request with the official grpcio client: base
 paths from the command line, the config file and HandleReloadConfigRequest must resolve under the
-root (symlinks followed), refusals do not say where a path leads, and reloads can be turned off.
+root (symlinks followed), and so must version directories and the symlinks inside them; refusals do not
+say where a path leads, and reloads can be turned off.
 """
 
 import os
@@ -35,6 +36,54 @@ def layout():
         yield root, outside
 
 
+
+
+def version_status(stubs, channel, name):
+    request = stubs["get_model_status_pb2"].GetModelStatusRequest()
+    request.model_spec.name = name
+    return stubs["model_service_pb2_grpc"].ModelServiceStub(channel).GetModelStatus(request, timeout=10).model_version_status
+
+
+def wait_for_state(stubs, channel, name, state):
+    """The first version's status once it reaches `state` (END with its error, or AVAILABLE)."""
+    import time
+    wanted = getattr(stubs["get_model_status_pb2"].ModelVersionStatus, state)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        versions = version_status(stubs, channel, name)
+        if versions and versions[0].state == wanted and (state != "END" or versions[0].status.error_message):
+            return versions[0]
+        time.sleep(0.05)
+    raise AssertionError(f"{name} did not reach {state}: {version_status(stubs, channel, name)}")
+
+
+def test_version_directories_and_their_symlinks_stay_under_the_root(stubs, layout, tmp_path):
+    root, outside = layout
+    # A base path inside the root whose version directory is a symlink leading out of it.
+    (root / "linked").mkdir()
+    (root / "linked" / "1").symlink_to(outside / "digits" / "1")
+    # A version directory inside the root with one shard linked to a file outside.
+    shutil.copytree(DIGITS, root / "shard")
+    shard = next((root / "shard" / "1" / "variables").glob("variables.data-*"))
+    shutil.copy(shard, outside / "shard-copy")
+    shard.unlink()
+    shard.symlink_to(outside / "shard-copy")
+    config = tmp_path / "models.config"
+    config.write_text("model_config_list {\n" + "".join(
+        f'  config {{ name: "{name}" base_path: "{root / name}" model_platform: "tensorflow" }}\n'
+        for name in ("digits", "linked", "shard")) + "}\n")
+    with grpc_channel_to_own_server(f"--model_config_file={config}", f"--model_base_path_root={root}",
+                                    ready=False) as channel:
+        linked = wait_for_state(stubs, channel, "linked", "END")
+        assert linked.status.error_message == "the version directory leads outside --model_base_path_root"
+        shard_status = wait_for_state(stubs, channel, "shard", "END")
+        assert shard_status.status.error_message == (
+            f"variables/{shard.name} in the version directory leads outside --model_base_path_root")
+        for status in (linked, shard_status):
+            assert str(outside) not in status.status.error_message
+            assert status.status.error_code == grpc.StatusCode.PERMISSION_DENIED.value[0]
+        # The refused versions block nothing.
+        wait_for_state(stubs, channel, "digits", "AVAILABLE")
 
 
 def start_refused(*arguments):
