@@ -102,7 +102,7 @@ enum ExampleInference {
     /// Runs `signature` on the serialized examples and turns its outputs into results.
     static func run(
         _ kind: Kind, signature: SignatureSpec, examples: [[UInt8]], on servable: any Servable, deadline: UInt64?,
-        completion: @escaping @Sendable (Result<Outcome, ServingError>) -> Void
+        isCancelled: (@Sendable () -> Bool)?, completion: @escaping @Sendable (Result<Outcome, ServingError>) -> Void
     ) {
         guard !examples.isEmpty else {
             completion(.failure(.invalidArgument("Input is empty.")))
@@ -110,7 +110,7 @@ enum ExampleInference {
         }
         servable.metrics.recordExamples(examples.count)
         execute(kind, signature: signature, input: Tensor(strings: examples, shape: [examples.count]), on: servable,
-                api: kind.api, deadline: deadline, completion: completion)
+                api: kind.api, deadline: deadline, isCancelled: isCancelled, completion: completion)
     }
 
     /// One task of a MultiInference request: a signature already checked for its kind.
@@ -123,7 +123,7 @@ enum ExampleInference {
     /// answers their outcomes in task order, or the first task's error that failed.
     static func runAll(
         _ tasks: [Task], examples: [[UInt8]], on servable: any Servable, deadline: UInt64?,
-        completion: @escaping @Sendable (Result<[Outcome], ServingError>) -> Void
+        isCancelled: (@Sendable () -> Bool)?, completion: @escaping @Sendable (Result<[Outcome], ServingError>) -> Void
     ) {
         guard !examples.isEmpty else {
             completion(.failure(.invalidArgument("Input is empty.")))
@@ -134,7 +134,7 @@ enum ExampleInference {
         let collected = OutcomeCollector(count: tasks.count, completion: completion)
         for (index, task) in tasks.enumerated() {
             execute(task.kind, signature: task.signature, input: input, on: servable, api: .multiInference,
-                    deadline: deadline) { result in
+                    deadline: deadline, isCancelled: isCancelled) { result in
                 collected.store(result, at: index)
             }
         }
@@ -142,11 +142,12 @@ enum ExampleInference {
 
     private static func execute(
         _ kind: Kind, signature: SignatureSpec, input: Tensor, on servable: any Servable, api: InferenceAPI,
-        deadline: UInt64?, completion: @escaping @Sendable (Result<Outcome, ServingError>) -> Void
+        deadline: UInt64?, isCancelled: (@Sendable () -> Bool)?,
+        completion: @escaping @Sendable (Result<Outcome, ServingError>) -> Void
     ) {
         let count = input.shape[0]
         servable.predict(signature: signature.name, inputs: [inputKey: input], outputFilter: [], api: api,
-                         deadline: deadline) { result in
+                         deadline: deadline, isCancelled: isCancelled) { result in
             completion(result.flatMap { outputs in
                 Result { () throws(ServingError) -> Outcome in
                     switch kind {

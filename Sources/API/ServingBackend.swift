@@ -76,7 +76,9 @@ public protocol Servable: Sendable {
 
     /// Runs `signature` on `inputs` (already validated against the spec by the caller or not: the
     /// servable validates again and reports what was wrong) for a request of `api`. Work still queued at
-    /// `deadline` (`DispatchTime` uptime nanoseconds) is dropped with DEADLINE_EXCEEDED. `completion` is
+    /// `deadline` (`DispatchTime` uptime nanoseconds) is dropped with DEADLINE_EXCEEDED, and work whose
+    /// `isCancelled` is true when its computation would start (the client reset its stream or closed
+    /// the connection) is dropped with CANCELLED, leaving the rest of its batch as it was. `completion` is
     /// called exactly once, on a compute thread, never on the caller's stack.
     func predict(
         signature: String,
@@ -84,6 +86,7 @@ public protocol Servable: Sendable {
         outputFilter: [String],
         api: InferenceAPI,
         deadline: UInt64?,
+        isCancelled: (@Sendable () -> Bool)?,
         completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
     )
 }

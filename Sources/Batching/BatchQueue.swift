@@ -39,13 +39,15 @@ public final class BatchQueue: @unchecked Sendable {
     /// full, the scheduler is shutting down, or the request alone is larger than a batch may be.
     /// A queue holds no thread and no scheduler slot while it is empty, so a queue that is no longer
     /// routed to simply drains and goes away with its last request. When the computation serving the
-    /// request succeeds, its duration goes to `computeLatency`.
+    /// request succeeds, its duration goes to `computeLatency`. A request whose `isCancelled` says so
+    /// when its batch starts is left out of the batch and answered CANCELLED.
     public func submit(
         _ inputs: [String: Tensor], deadlineNanos: UInt64? = nil, computeLatency: LatencyRecorder? = nil,
-        completion: @escaping BatchCompletion
+        isCancelled: CancellationCheck? = nil, completion: @escaping BatchCompletion
     ) throws(ServingError) {
         let task = BatchTask(inputs: inputs, deadline: deadlineNanos, computeLatency: computeLatency,
-                             padsTrailingDims: options.padVariableLengthInputs, completion: completion)
+                             padsTrailingDims: options.padVariableLengthInputs, isCancelled: isCancelled,
+                             completion: completion)
         if options.enabled, let rows = task.rows, rows > options.maxBatchSize {
             throw .invalidArgument(
                 "Task size \(rows) is larger than maximum input batch size \(options.maxBatchSize) of \(name)")

@@ -142,6 +142,9 @@ public final class BatchScheduler: @unchecked Sendable {
             if let deadline = task.deadline, deadline <= now {
                 task.completion(.failure(ServingError(.deadlineExceeded,
                     "Deadline exceeded while the request waited in the batch queue of \(queue.name)")))
+            } else if let isCancelled = task.isCancelled, isCancelled() {
+                task.completion(.failure(ServingError(.cancelled,
+                    "The client went away while the request waited in the batch queue of \(queue.name)")))
             } else {
                 live.append(task)
             }

@@ -2,6 +2,9 @@ import Dispatch
 import ServingMetrics
 import Tensors
 
+/// Whether the client that sent a task has gone away (a reset stream, a closed connection).
+public typealias CancellationCheck = @Sendable () -> Bool
+
 /// Called once with a task's outputs or its error, on a batch thread.
 public typealias BatchCompletion = @Sendable (Result<[String: Tensor], ServingError>) -> Void
 
@@ -32,10 +35,13 @@ final class BatchTask: @unchecked Sendable {
     let completion: BatchCompletion
     /// Whether merging pads this task's inputs along their non-batch dimensions (`pad_variable_length_inputs`).
     let padsTrailingDims: Bool
+    /// Asked when the task's batch starts: a cancelled task is answered CANCELLED and not computed.
+    let isCancelled: CancellationCheck?
 
     init(inputs: [String: Tensor], deadline: UInt64?, computeLatency: LatencyRecorder?, padsTrailingDims: Bool = false,
-         completion: @escaping BatchCompletion) {
+         isCancelled: CancellationCheck? = nil, completion: @escaping BatchCompletion) {
         self.inputs = inputs
+        self.isCancelled = isCancelled
         self.padsTrailingDims = padsTrailingDims
         self.deadline = deadline
         self.computeLatency = computeLatency

@@ -29,7 +29,9 @@ final class SplitTask: Sendable {
             var inputs: [String: Tensor] = [:]
             for (key, tensor) in task.inputs { inputs[key] = try tensor.rows(start..<min(rows, start + chunk)) }
             parts.append(BatchTask(inputs: inputs, deadline: task.deadline, computeLatency: task.computeLatency,
-                                   padsTrailingDims: task.padsTrailingDims) { result in split.finish(index, result) })
+                                   padsTrailingDims: task.padsTrailingDims, isCancelled: task.isCancelled) { result in
+                split.finish(index, result)
+            })
         }
         return parts
     }

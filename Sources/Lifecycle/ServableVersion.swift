@@ -38,10 +38,11 @@ public final class ServableVersion: Sendable {
 
     /// Queues a request on the signature's batch queue; `completion` runs on a batch thread.
     /// Throws at once for an unknown signature or a full queue. With `api`, the computation's
-    /// duration is recorded as that API's runtime latency.
+    /// duration is recorded as that API's runtime latency. A request whose client has gone away by the
+    /// time its batch starts (`isCancelled`) is not computed.
     public func predict(
         signature: String, inputs: [String: Tensor], deadlineNanos: UInt64? = nil, api: InferenceAPI? = nil,
-        completion: @escaping BatchCompletion
+        isCancelled: CancellationCheck? = nil, completion: @escaping BatchCompletion
     ) throws(ServingError) {
         guard let queue = queues[signature] else {
             let known = queues.keys.sorted().joined(separator: ", ")
@@ -49,6 +50,7 @@ public final class ServableVersion: Sendable {
                 "Serving signature name: \"\(signature)\" not found in signature def of model \(model) version \(version); available signatures: \(known)")
         }
         try queue.submit(
-            inputs, deadlineNanos: deadlineNanos, computeLatency: api.map(metrics.runtimeLatency), completion: completion)
+            inputs, deadlineNanos: deadlineNanos, computeLatency: api.map(metrics.runtimeLatency), isCancelled: isCancelled,
+            completion: completion)
     }
 }

@@ -135,7 +135,7 @@ struct RoutedServable: Servable {
 
     func predict(
         signature: String, inputs: [String: Tensor], outputFilter: [String], api: InferenceAPI, deadline: UInt64?,
-        completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
+        isCancelled: (@Sendable () -> Bool)?, completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
     ) {
         let inputBytes = inputs.values.reduce(0) { $0 + $1.storageByteCount }
         do throws(ServingError) {
@@ -144,7 +144,8 @@ struct RoutedServable: Servable {
             return completion(.failure(error))
         }
         do throws(ServingError) {
-            try routed.predict(signature: signature, inputs: inputs, deadlineNanos: deadline, api: api) { result in
+            try routed.predict(signature: signature, inputs: inputs, deadlineNanos: deadline, api: api,
+                               isCancelled: isCancelled) { result in
                 RequestMemory.budget.release(inputBytes)
                 guard !outputFilter.isEmpty, case .success(let outputs) = result else { return completion(result) }
                 var filtered: [String: Tensor] = [:]

@@ -81,6 +81,34 @@ func rowsTensor(_ values: [Float], columns: Int) -> Tensor {
         #expect(processor.batchSizes.withLock { $0 } == [4])
     }
 
+    /// A request whose client went away while it waited is left out of its batch and answered
+    /// CANCELLED; the others in the batch are computed as if it had never come.
+    @Test func aCancelledRequestIsDroppedFromItsBatch() throws {
+        let scheduler = BatchScheduler(threadCount: 1)
+        defer { scheduler.shutdown() }
+        let processor = DoublingProcessor()
+        let options = BatchingOptions(enabled: true, maxBatchSize: 8, batchTimeoutMicros: 200_000)
+        let queue = scheduler.makeQueue(name: "m", options: options, process: processor.process)
+        let completions = Completions()
+        completions.expect(3)
+        let gone = Atomic<Bool>(false)
+        try queue.submit(["x": rowsTensor([1, 2], columns: 2)], completion: completions.callback(0))
+        try queue.submit(["x": rowsTensor([3, 4, 5, 6], columns: 2)], isCancelled: { gone.load(ordering: .relaxed) },
+                         completion: completions.callback(1))
+        try queue.submit(["x": rowsTensor([7, 8], columns: 2)], isCancelled: { false }, completion: completions.callback(2))
+        gone.store(true, ordering: .relaxed)
+        let results = completions.wait()
+        #expect(try results[0]?.get()["y"]?.scalars(as: Float.self) == [2, 4])
+        #expect(try results[2]?.get()["y"]?.scalars(as: Float.self) == [14, 16])
+        guard case .failure(let error)? = results[1] else {
+            Issue.record("the cancelled request was answered \(String(describing: results[1]))")
+            return
+        }
+        #expect(error.code == .cancelled)
+        #expect(error.message.contains("went away"))
+        #expect(processor.batchSizes.withLock { $0 } == [2])
+    }
+
     @Test func fullBatchRunsBeforeTheTimeout() throws {
         let scheduler = BatchScheduler(threadCount: 1)
         defer { scheduler.shutdown() }

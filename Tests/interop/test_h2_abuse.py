@@ -270,3 +270,54 @@ def test_a_client_that_never_reads_does_not_stall_others():
             server_still_serves()
         assert time.time() - start < 20
     server_still_serves()
+
+
+def test_a_reset_stream_is_dropped_from_its_batch(tmp_path):
+    """Three predicts wait together for a 300 ms batch; the client resets the second one. The other
+    two are answered, and the batch that runs holds only their rows."""
+    from conftest import start_server, stop_server
+
+    batching = tmp_path / "batching.config"
+    batching.write_text("max_batch_size { value: 64 }\nbatch_timeout_micros { value: 300000 }\n")
+    process, port = start_server(f"--model_config_file={REPO / 'config/models.config'}",
+                                 f"--monitoring_config_file={REPO / 'config/monitoring.config'}",
+                                 "--enable_batching", f"--batching_parameters_file={batching}")
+    try:
+        address = f"127.0.0.1:{port}"
+
+        def processed_rows():
+            with urllib.request.urlopen(f"http://{address}/monitoring/prometheus/metrics", timeout=10) as response:
+                text = response.read().decode()
+            rows = [line for line in text.splitlines()
+                    if line.startswith(":tensorflow:serving:batching_session:processed_batch_size_sum")]
+            return sum(float(line.split()[-1]) for line in rows)
+
+        before = processed_rows()
+        body = (REPO / "examples/requests/digits.json").read_bytes()
+        rows_per_request = len(json.loads(body)["instances"])
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+        conn.initiate_connection()
+        for stream in (1, 3, 5):
+            conn.send_headers(stream, [(":method", "POST"), (":path", "/v1/models/digits:predict"), (":scheme", "http"),
+                                       (":authority", address), ("content-type", "application/json")])
+            conn.send_data(stream, body, end_stream=True)
+        conn.reset_stream(3)
+        sock.sendall(conn.data_to_send())
+        ended = set()
+        statuses = {}
+        events = read_events(sock, conn, lambda got: {1, 5} <= {e.stream_id for e in got if isinstance(e, h2.events.StreamEnded)})
+        for event in events:
+            if isinstance(event, h2.events.ResponseReceived):
+                statuses[event.stream_id] = dict(event.headers)[":status"]
+            if isinstance(event, h2.events.StreamEnded):
+                ended.add(event.stream_id)
+        sock.close()
+        assert statuses == {1: "200", 5: "200"}
+        assert ended == {1, 5}
+        deadline = time.time() + 10
+        while processed_rows() - before < 2 * rows_per_request and time.time() < deadline:
+            time.sleep(0.05)
+        assert processed_rows() - before == 2 * rows_per_request
+    finally:
+        stop_server(process)

@@ -51,6 +51,9 @@ final class GRPCCall: Sendable {
         return true
     }
 
+    /// Whether the client reset the call's stream or closed its connection; asks without answering.
+    var clientWentAway: Bool { writer.isCancelled }
+
     /// The deadline on the `DispatchTime` uptime scale the batch queues use.
     var deadlineNanoseconds: UInt64? {
         guard let deadline else { return nil }

@@ -42,7 +42,8 @@ extension GRPCService {
             let examples = try request.input.serializedExamples()
             guard !call.isFinished else { return }
             call.armDeadline()
-            ExampleInference.runAll(tasks, examples: examples, on: servable, deadline: call.deadlineNanoseconds) { result in
+            ExampleInference.runAll(tasks, examples: examples, on: servable, deadline: call.deadlineNanoseconds,
+                                    isCancelled: { call.clientWentAway }) { result in
                 guard !call.isFinished else { return }
                 switch result {
                 case .success(let outcomes):
@@ -110,7 +111,7 @@ extension GRPCService {
                 modelName: servable.modelName, version: servable.version, signatureName: signature.name)
             call.armDeadline()
             ExampleInference.run(kind, signature: signature, examples: examples, on: servable,
-                                 deadline: call.deadlineNanoseconds) { result in
+                                 deadline: call.deadlineNanoseconds, isCancelled: { call.clientWentAway }) { result in
                 guard !call.isFinished else { return }
                 switch result {
                 case .success(let outcome): call.succeed(respond(responseSpec, outcome))

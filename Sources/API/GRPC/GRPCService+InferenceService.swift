@@ -84,7 +84,7 @@ extension GRPCService {
             let id = request.id
             call.armDeadline()
             servable.predict(signature: name, inputs: inputs, outputFilter: selection.filter, api: .modelInfer,
-                             deadline: call.deadlineNanoseconds) { result in
+                             deadline: call.deadlineNanoseconds, isCancelled: { call.clientWentAway }) { result in
                 guard !call.isFinished else { return }
                 switch result {
                 case .success(let outputs):

@@ -35,7 +35,7 @@ extension GRPCService {
             let filter = request.outputFilter
             call.armDeadline()
             servable.predict(signature: signatureName, inputs: inputs, outputFilter: filter, api: .predict,
-                             deadline: call.deadlineNanoseconds) { result in
+                             deadline: call.deadlineNanoseconds, isCancelled: { call.clientWentAway }) { result in
                 guard !call.isFinished else { return }
                 switch result {
                 case .success(let outputs):

@@ -120,7 +120,7 @@ struct KServeRoutes: APIRouteHandler {
         let version = servable.version
         let id = decoded.id
         servable.predict(signature: signatureName, inputs: inputs, outputFilter: selection.filter, api: .modelInfer,
-                         deadline: options.restDeadline()) { result in
+                         deadline: options.restDeadline(), isCancelled: { writer.isCancelled }) { result in
             guard !writer.isCancelled else { return meter.finish(.cancelled, metrics: metrics) }
             switch result {
             case .success(let outputs):

@@ -94,7 +94,7 @@ struct TFServingRoutes: APIRouteHandler {
         let signature = try ExampleInference.signature(decoded.signatureName, of: servable, for: kind)
         let metrics = servable.metrics
         ExampleInference.run(kind, signature: signature, examples: decoded.serializedExamples, on: servable,
-                             deadline: options.restDeadline()) { result in
+                             deadline: options.restDeadline(), isCancelled: { writer.isCancelled }) { result in
             guard !writer.isCancelled else { return meter.finish(.cancelled, metrics: metrics) }
             switch result {
             case .success(let outcome):
@@ -126,7 +126,7 @@ struct TFServingRoutes: APIRouteHandler {
         guard !writer.isCancelled else { return meter.finish(.cancelled, metrics: metrics) }
         let format = decoded.format
         servable.predict(signature: decoded.signatureName, inputs: decoded.inputs, outputFilter: [], api: .predict,
-                         deadline: options.restDeadline()) { result in
+                         deadline: options.restDeadline(), isCancelled: { writer.isCancelled }) { result in
             guard !writer.isCancelled else { return meter.finish(.cancelled, metrics: metrics) }
             switch result {
             case .success(let outputs):

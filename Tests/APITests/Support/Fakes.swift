@@ -38,6 +38,7 @@ final class FakeServable: Servable {
         outputFilter: [String],
         api: InferenceAPI,
         deadline: UInt64?,
+        isCancelled: (@Sendable () -> Bool)?,
         completion: @escaping @Sendable (Result<[String: Tensor], ServingError>) -> Void
     ) {
         calls.withLock { $0.append((signature, inputs)) }
