@@ -20,7 +20,7 @@ struct SignatureCompiler {
         for (key, tensor) in zip(inputKeys, inputTensors) where tensor.index >= OpDefinition.maximumListLength {
             throw .invalidArgument("input '\(key)' names tensor '\(tensor)', whose output index is out of range")
         }
-        var flattener = GraphFlattener(graph: graph, feeds: inputTensors)
+        var flattener = GraphFlattener(graph: graph, feeds: inputTensors, ordersCallBodies: !store.mutable.isEmpty)
         var outputs: [String: ValueRef] = [:]
         for (key, output) in spec.outputs {
             do throws(ServingError) {
