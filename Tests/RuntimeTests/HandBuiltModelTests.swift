@@ -245,4 +245,28 @@ import Testing
         #expect(try signature.run(["x": x])["y"]?.scalars(as: Float.self) == [expected[0], expected[0] + 0.5])
         #expect(try signature.run(["x": x])["y"]?.scalars(as: Float.self) == [expected[1], expected[1] + 0.5])
     }
+
+    /// A TF1 reference variable assigned by the signature: the signature's output is the `Assign`'s
+    /// reference, read after the assignment, and the next run starts from what this one stored.
+    @Test func referenceVariablesAssignedBySignaturesKeepTheirValue() throws {
+        let graph = Tensorflow_GraphDef.with {
+            $0.node = [
+                Self.node("x", "Placeholder", [], ["dtype": Self.floatType()]),
+                Self.node("v", "VariableV2", [], ["dtype": Self.floatType(),
+                                                  "shape": .with { $0.shape = .with { $0.dim = [.with { $0.size = 1 }, .with { $0.size = 2 }] } }]),
+                Self.node("zeros", "Const", [], ["dtype": Self.floatType(), "value": Self.constant([0, 0], [1, 2])]),
+                Self.node("init", "Assign", ["v", "zeros"], ["T": Self.floatType()]),
+                Self.node("sum", "AddV2", ["v", "x"], ["T": Self.floatType()]),
+                Self.node("store", "Assign", ["v", "sum"], ["T": Self.floatType()]),
+            ]
+        }
+        let directory = try Self.write(graph, output: "store:0", mainOp: "init")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = try CompiledModel.compile(try SavedModelBundle.load(directory: directory))
+        #expect(model.mutableVariableNames == ["v"])
+        let signature = try #require(model.signatures["serving_default"])
+        let x = Tensor([Float(1), 2], shape: [1, 2])
+        #expect(try signature.run(["x": x])["y"]?.scalars(as: Float.self) == [1, 2])
+        #expect(try signature.run(["x": x])["y"]?.scalars(as: Float.self) == [2, 4])
+    }
 }
