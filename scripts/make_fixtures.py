@@ -863,6 +863,99 @@ def make_float16_tf_module(out):
     return tf2_cases(out, sorted(sigs), float_feeds("float16", {"x": (4,)}))
 
 
+class CounterModule(tf.Module):
+    """Variables the signatures change, which a server keeps per loaded model: `increment` (the
+    serving_default signature) and `decrement` (AssignAddVariableOp, AssignSubVariableOp) return the counter, `reset` assigns it,
+    `scaled` only reads it, `repeat` adds to it in a While body, `add_three` too but in a loop whose
+    inputs are all constants, and `affine` calls two functions that each read and assign `total`, in an
+    order that changes the result."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = tf.Variable(0, dtype=tf.int64)
+        self.total = tf.Variable(1.0)
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int64, name="step")])
+    def increment(self, step):
+        self.count.assign_add(step)
+        return {"count": self.count.read_value()}
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int64, name="step")])
+    def decrement(self, step):
+        self.count.assign_sub(step)
+        return {"count": self.count.read_value()}
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int64, name="value")])
+    def reset(self, value):
+        self.count.assign(value)
+        return {"count": self.count.read_value()}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def scaled(self, x):
+        return {"y": x * tf.cast(self.count, tf.float32)}
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="n")])
+    def repeat(self, n):
+        for _ in tf.range(n):
+            self.count.assign_add(1)
+        return {"count": self.count.read_value()}
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int64, name="step")])
+    def add_three(self, step):
+        for _ in tf.range(3):
+            self.count.assign_add(1)
+        return {"count": self.count.read_value() + step}
+
+    @tf.function
+    def _double(self):
+        self.total.assign(self.total * 2.0)
+
+    @tf.function
+    def _add_one(self):
+        self.total.assign(self.total + 1.0)
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32, name="x")])
+    def affine(self, x):
+        self._double()
+        self._add_one()
+        return {"total": self.total + x}
+
+
+COUNTER_CALLS = [
+    ("serving_default", {"step": np.int64(1)}),
+    ("serving_default", {"step": np.int64(1)}),
+    ("serving_default", {"step": np.int64(5)}),
+    ("scaled", {"x": np.array([1, 2, 3], np.float32)}),
+    ("decrement", {"step": np.int64(2)}),
+    ("repeat", {"n": np.int32(3)}),
+    ("add_three", {"step": np.int64(0)}),
+    ("add_three", {"step": np.int64(100)}),
+    ("reset", {"value": np.int64(10)}),
+    ("scaled", {"x": np.array([0.5, -1], np.float32)}),
+    ("affine", {"x": np.float32(0)}),
+    ("affine", {"x": np.float32(0.5)}),
+]
+
+
+def make_counter_tf_module(out):
+    """The cases are one sequence of calls on one loaded model: each result depends on the calls before."""
+    module = CounterModule()
+    names = sorted({name for name, _ in COUNTER_CALLS} - {"serving_default"})
+    sigs = {name: getattr(module, name).get_concrete_function() for name in names}
+    sigs["serving_default"] = module.increment.get_concrete_function()
+    tf.saved_model.save(module, out, signatures=sigs)
+    loaded = tf.saved_model.load(out)
+    cases = []
+    for name, feeds in COUNTER_CALLS:
+        result = loaded.signatures[name](**{k: feed_tensor(v) for k, v in feeds.items()})
+        cases.append({
+            "signature": name,
+            "inputs": {k: tensor_json(v) for k, v in feeds.items()},
+            "outputs": {k: tensor_json(result[k].numpy()) for k in sorted(result)},
+        })
+    return cases
+
+
 def op_types(export_dir):
     """Op types in saved_model.pb: all (graph + library), reachable from the
     serving signatures, and reachable from the restore and init ops."""
@@ -947,6 +1040,7 @@ FIXTURES = [
     ("vocabulary_file_tf_module", make_vocabulary_file_tf_module),
     ("assert_tf_module", make_assert_tf_module),
     ("float16_tf_module", make_float16_tf_module),
+    ("counter_tf_module", make_counter_tf_module),
 ]
 
 # Export styles that do not work for a family (noted in OPS.md).

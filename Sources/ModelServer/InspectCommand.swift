@@ -76,6 +76,10 @@ struct InspectCommand: ParsableCommand {
             for (name, signature) in model.signatures.sorted(by: { $0.key < $1.key }) {
                 print("  \(name): \(signature.stepCount) steps per run")
             }
+            if !model.mutableVariableNames.isEmpty {
+                print("variables the signatures assign (each loaded version keeps its own values): "
+                      + model.mutableVariableNames.joined(separator: ", "))
+            }
         } catch {
             print("supported: no: \(error.message)")
             throw ExitCode(2)

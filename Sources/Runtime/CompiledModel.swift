@@ -2,16 +2,23 @@ import SavedModel
 import Tensors
 
 /// A SavedModel turned into executable plans, one per signature. Variables are bound once at compile time
-/// (restore op, init op, object graph) and folded into the plans as constants.
+/// (restore op, init op, object graph) and folded into the plans as constants, except those a signature
+/// assigns: the model owns their values (`MutableVariable`), which its signatures read and write as they run.
 public final class CompiledModel: Sendable {
     /// Compiled signatures by key (`serving_default`, ...).
     public let signatures: [String: CompiledSignature]
+    /// The values of `mutableVariableNames`, owned by this model.
+    let variables: [String: MutableVariable]
 
     /// Op types the runtime can execute (for `inspect`-style reports).
     public static var supportedOps: [String] { OpDefTable.supportedOps }
 
-    private init(signatures: [String: CompiledSignature]) {
+    /// The variables some signature assigns, whose values change as the model serves, sorted.
+    public var mutableVariableNames: [String] { variables.keys.sorted() }
+
+    private init(signatures: [String: CompiledSignature], variables: [String: MutableVariable]) {
         self.signatures = signatures
+        self.variables = variables
     }
 
     /// Binds variables and compiles every signature of `bundle`. Fails with one message listing every
@@ -19,7 +26,8 @@ public final class CompiledModel: Sendable {
     public static func compile(_ bundle: SavedModelBundle, options: RuntimeOptions = .init()) throws(ServingError) -> CompiledModel {
         var missing = MissingOps()
         var signatures: [String: CompiledSignature] = [:]
-        for (key, outcome) in try compileEach(bundle, options: options) {
+        let compilation = try compileEach(bundle, options: options)
+        for (key, outcome) in compilation.outcomes {
             switch outcome {
             case .compiled(let signature): signatures[key] = signature
             case .missing(let ops): missing.merge(ops, prefix: "signature '\(key)' ")
@@ -27,7 +35,7 @@ public final class CompiledModel: Sendable {
             }
         }
         if !missing.isEmpty { throw .unimplemented(missing.message) }
-        return CompiledModel(signatures: signatures)
+        return CompiledModel(signatures: signatures, variables: compilation.variables)
     }
 
     /// What compiling one signature on its own gave.
@@ -37,29 +45,52 @@ public final class CompiledModel: Sendable {
         case failed(ServingError)
     }
 
+    /// Every signature's outcome, in key order, and the variables the signatures assign.
+    struct Compilation {
+        var outcomes: [(String, SignatureOutcome)]
+        var variables: [String: MutableVariable]
+    }
+
     /// Binds variables once, then compiles each signature of `bundle` on its own, in key order; a
     /// signature that cannot be compiled does not stop the others. Throws only when the variables
     /// cannot be bound.
+    ///
+    /// Which variables are mutable is known only once every signature has been compiled, so a
+    /// compilation that finds assignments to variables not yet mutable makes them mutable and compiles
+    /// again the signatures that folded in or assigned any of them. Models no signature of which
+    /// assigns a variable compile once.
     static func compileEach(_ bundle: SavedModelBundle, options: RuntimeOptions = .init()) throws(ServingError)
-        -> [(String, SignatureOutcome)] {
+        -> Compilation {
         IntraOpThreads.configure(options.intraOpThreads)
         let graph = IRGraph(proto: bundle.metaGraph.graphDef)
-        let store = try VariableBinder(bundle: bundle, graph: graph).bind()
-        let compiler = SignatureCompiler(graph: graph, store: store, checkpoint: bundle.checkpoint, options: options)
-        var outcomes: [(String, SignatureOutcome)] = []
-        for key in bundle.signatures.keys.sorted() {
-            guard let spec = bundle.signatures[key] else { continue }
-            do throws(ServingError) {
-                switch try compiler.compile(spec) {
-                case .plan(let plan): outcomes.append((key, .compiled(CompiledSignature(spec: spec, plan: plan))))
-                case .missing(let ops): outcomes.append((key, .missing(ops)))
+        var store = try VariableBinder(bundle: bundle, graph: graph).bind()
+        let keys = bundle.signatures.keys.sorted()
+        var outcomes: [String: SignatureOutcome] = [:]
+        var touched: [String: Set<String>] = [:]
+        var pending = keys
+        while !pending.isEmpty {
+            let compiler = SignatureCompiler(graph: graph, store: store, checkpoint: bundle.checkpoint, options: options)
+            var assigned = Set<String>()
+            for key in pending {
+                guard let spec = bundle.signatures[key] else { continue }
+                let access = VariableAccess()
+                do throws(ServingError) {
+                    switch try compiler.compile(spec, access: access) {
+                    case .plan(let plan): outcomes[key] = .compiled(CompiledSignature(spec: spec, plan: plan))
+                    case .missing(let ops): outcomes[key] = .missing(ops)
+                    }
+                } catch {
+                    outcomes[key] = .failed(error)
                 }
-            } catch {
-                outcomes.append((key, .failed(error)))
+                touched[key] = access.touched
+                assigned.formUnion(access.assigned)
             }
+            let discovered = assigned.subtracting(store.mutable.keys)
+            for key in discovered { store.mutable[key] = MutableVariable(key: key, value: store.values[key]) }
+            pending = discovered.isEmpty ? [] : keys.filter { !(touched[$0] ?? []).isDisjoint(with: discovered) }
         }
         store.packing.clear()
-        return outcomes
+        return Compilation(outcomes: keys.compactMap { key in outcomes[key].map { (key, $0) } }, variables: store.mutable)
     }
 
     /// For each signature of `bundle`, the op types its outputs reach (through inlined function calls)

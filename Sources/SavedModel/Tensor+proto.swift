@@ -5,7 +5,8 @@ import Tensors
 extension Tensor {
     /// Decodes a `TensorProto`: values come from `tensor_content` (raw little-endian bytes) or from
     /// the typed `*_val` field of the dtype, where the last value repeats to fill the shape and no
-    /// values at all means zeros. float16 and bfloat16 values are 16-bit patterns in `half_val`.
+    /// values at all means zeros. float16 and bfloat16 values are 16-bit patterns in `half_val`;
+    /// complex64 values are (real, imaginary) pairs in `scomplex_val`.
     public init(proto: Tensorflow_TensorProto) throws(ServingError) {
         guard let dtype = DType(tensorFlowValue: proto.dtype.rawValue) else {
             throw .unimplemented("TensorProto dtype \(proto.dtype) is not supported")
@@ -70,6 +71,13 @@ extension Tensor {
         case .bool: buffer = try Self.fill(proto.boolVal, count: count, dtype: dtype, shape: shape) { $0 }
         case .float16, .bfloat16:
             buffer = try Self.fill(proto.halfVal, count: count, dtype: dtype, shape: shape) { UInt16(truncatingIfNeeded: $0) }
+        case .complex64:
+            let parts = proto.scomplexVal
+            guard parts.count % 2 == 0 else {
+                throw .invalidArgument("TensorProto scomplex_val holds \(parts.count) floats, not (real, imaginary) pairs")
+            }
+            let pairs = stride(from: 0, to: parts.count, by: 2).map { SIMD2(parts[$0], parts[$0 + 1]) }
+            buffer = try Self.fill(pairs, count: count, dtype: dtype, shape: shape) { $0 }
         case .string, .resource, .variant:
             throw .unimplemented("TensorProto of dtype \(dtype) cannot be decoded")
         }

@@ -15,6 +15,8 @@ public enum DType: Int, Sendable, Hashable, CaseIterable, CustomStringConvertibl
     case float16 = 19
     case uint32 = 22
     case uint64 = 23
+    /// Pairs of float32 (real part, then imaginary part); what RFFT gives, which Real and Imag read.
+    case complex64 = 8
     /// A resource handle (variables, hash tables); only meaningful inside the runtime.
     case resource = 20
     /// A TensorFlow variant (TensorList and friends); only meaningful inside the runtime.
@@ -24,7 +26,7 @@ public enum DType: Int, Sendable, Hashable, CaseIterable, CustomStringConvertibl
     public var byteSize: Int {
         switch self {
         case .float32, .int32, .uint32: 4
-        case .float64, .int64, .uint64: 8
+        case .float64, .int64, .uint64, .complex64: 8
         case .int16, .uint16, .float16, .bfloat16: 2
         case .int8, .uint8, .bool: 1
         case .string, .resource, .variant: 0
@@ -51,6 +53,7 @@ public enum DType: Int, Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case .float16: "DT_HALF"
         case .uint32: "DT_UINT32"
         case .uint64: "DT_UINT64"
+        case .complex64: "DT_COMPLEX64"
         case .resource: "DT_RESOURCE"
         case .variant: "DT_VARIANT"
         }
@@ -73,7 +76,7 @@ public enum DType: Int, Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case .float16: "FP16"
         case .uint32: "UINT32"
         case .uint64: "UINT64"
-        case .resource, .variant: nil
+        case .complex64, .resource, .variant: nil
         }
     }
 

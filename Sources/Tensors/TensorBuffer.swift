@@ -43,6 +43,14 @@ public final class TensorBuffer: @unchecked Sendable {
         }
     }
 
+    /// Stops charging this buffer to the budget of the run that created it, for a buffer that outlives
+    /// the run (a variable's new value). Call it before the buffer is visible to other threads.
+    public func endCharge() {
+        guard let budget = chargedBudget else { return }
+        chargedBudget = nil
+        budget.release(byteCount)
+    }
+
     deinit {
         chargedBudget?.release(byteCount)
         if byteCount >= BufferRecycler.minimumBytes {

@@ -100,7 +100,7 @@ struct CoverageReport {
         let outcomes: [String: CompiledModel.SignatureOutcome]
         do {
             let bundle = try SavedModelBundle.load(directory: directory + "/\(name)/1")
-            outcomes = Dictionary(try CompiledModel.compileEach(bundle), uniquingKeysWith: { first, _ in first })
+            outcomes = Dictionary(try CompiledModel.compileEach(bundle).outcomes, uniquingKeysWith: { first, _ in first })
         } catch {
             return signatures.map { ($0, .fails(error.message)) }
         }

@@ -62,7 +62,7 @@ enum FixtureParity {
         let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.modelsDirectory)
         let fixtures = Set(files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) })
         let tested = Set(FixtureParityTests.fixtures + ControlFlowParityTests.fixtures
-                         + NeuralNetParityTests.fixtures + TextParityTests.fixtures)
+                         + NeuralNetParityTests.fixtures + TextParityTests.fixtures + MutableVariableTests.fixtures)
         #expect(fixtures.count >= 29)
         #expect(fixtures.subtracting(tested).isEmpty, "fixtures without a parity test: \(fixtures.subtracting(tested).sorted())")
         #expect(tested.subtracting(fixtures).isEmpty, "parity tests without a fixture: \(tested.subtracting(fixtures).sorted())")

@@ -30,7 +30,8 @@ import Testing
         }
     }
 
-    private static func write(_ graph: Tensorflow_GraphDef, output: String) throws -> String {
+    /// `mainOp`: the node the loader runs once to initialise variables (`saved_model_main_op`).
+    private static func write(_ graph: Tensorflow_GraphDef, output: String, mainOp: String? = nil) throws -> String {
         let signature = Tensorflow_SignatureDef.with {
             $0.methodName = "tensorflow/serving/predict"
             $0.inputs["x"] = .with { info in
@@ -49,6 +50,9 @@ import Testing
                 meta.metaInfoDef = .with { $0.tags = ["serve"] }
                 meta.graphDef = graph
                 meta.signatureDef["serving_default"] = signature
+                if let mainOp {
+                    meta.collectionDef["saved_model_main_op"] = .with { $0.nodeList = .with { $0.value = [mainOp] } }
+                }
             }]
         }
         let directory = FileManager.default.temporaryDirectory
@@ -190,5 +194,79 @@ import Testing
         #expect(signature.stepCount == 1)
         let outputs = try signature.run(["x": Tensor([Float(-1), 2], shape: [1, 2])])
         #expect(outputs["y"]?.scalars(as: Float.self) == [0, 2])
+    }
+
+    /// A function of one variable handle that reads the variable and assigns it `value op constant`.
+    private static func update(_ name: String, _ op: String, _ operand: Float) -> Tensorflow_FunctionDef {
+        .with {
+            $0.signature = .with { signature in
+                signature.name = name
+                signature.inputArg = [.with { $0.name = "h"; $0.type = .dtResource }]
+                signature.controlOutput = ["a"]
+            }
+            $0.nodeDef = [
+                node("c", "Const", [], ["dtype": floatType(), "value": constant([operand], [])]),
+                node("r", "ReadVariableOp", ["h"], ["dtype": floatType()]),
+                node("m", op, ["r:value:0", "c:output:0"], ["T": floatType()]),
+                node("a", "AssignVariableOp", ["h", "m:z:0", "^r"], ["dtype": floatType()]),
+            ]
+            $0.controlRet = ["a": "a"]
+        }
+    }
+
+    /// Two calls ordered only by a control edge between them, each reading and assigning one variable:
+    /// the second call's body runs after the first call's assignment, whichever function comes first.
+    /// The final read lists `^second` before `^first`, so the first body is inlined before the second
+    /// and nothing but the call's control input puts the second body's read after the first assignment.
+    @Test(arguments: [(["double", "addOne"], [Float(3), 7]), (["addOne", "double"], [Float(4), 10])])
+    func callsRunAfterTheirControlInputs(_ order: [String], _ expected: [Float]) throws {
+        let call = { (name: String, function: String, inputs: [String]) in
+            Self.node(name, "StatefulPartitionedCall", inputs, ["f": .with { $0.func = .with { $0.name = function } }])
+        }
+        let graph = Tensorflow_GraphDef.with {
+            $0.node = [
+                Self.node("x", "Placeholder", [], ["dtype": Self.floatType()]),
+                Self.node("v", "VarHandleOp", [], ["dtype": Self.floatType(), "shared_name": .with { $0.s = Data("total".utf8) }]),
+                Self.node("one", "Const", [], ["dtype": Self.floatType(), "value": Self.constant([1], [])]),
+                Self.node("init", "AssignVariableOp", ["v", "one"], ["dtype": Self.floatType()]),
+                call("first", order[0], ["v"]),
+                call("second", order[1], ["v", "^first"]),
+                Self.node("read", "ReadVariableOp", ["v", "^second", "^first"], ["dtype": Self.floatType()]),
+                Self.node("y", "AddV2", ["read", "x"], ["T": Self.floatType()]),
+            ]
+            $0.library = .with { $0.function = [Self.update("double", "Mul", 2), Self.update("addOne", "AddV2", 1)] }
+        }
+        let directory = try Self.write(graph, output: "y:0", mainOp: "init")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = try CompiledModel.compile(try SavedModelBundle.load(directory: directory))
+        #expect(model.mutableVariableNames == ["total"])
+        let signature = try #require(model.signatures["serving_default"])
+        let x = Tensor([Float(0), 0.5], shape: [1, 2])
+        #expect(try signature.run(["x": x])["y"]?.scalars(as: Float.self) == [expected[0], expected[0] + 0.5])
+        #expect(try signature.run(["x": x])["y"]?.scalars(as: Float.self) == [expected[1], expected[1] + 0.5])
+    }
+
+    /// A TF1 reference variable assigned by the signature: the signature's output is the `Assign`'s
+    /// reference, read after the assignment, and the next run starts from what this one stored.
+    @Test func referenceVariablesAssignedBySignaturesKeepTheirValue() throws {
+        let graph = Tensorflow_GraphDef.with {
+            $0.node = [
+                Self.node("x", "Placeholder", [], ["dtype": Self.floatType()]),
+                Self.node("v", "VariableV2", [], ["dtype": Self.floatType(),
+                                                  "shape": .with { $0.shape = .with { $0.dim = [.with { $0.size = 1 }, .with { $0.size = 2 }] } }]),
+                Self.node("zeros", "Const", [], ["dtype": Self.floatType(), "value": Self.constant([0, 0], [1, 2])]),
+                Self.node("init", "Assign", ["v", "zeros"], ["T": Self.floatType()]),
+                Self.node("sum", "AddV2", ["v", "x"], ["T": Self.floatType()]),
+                Self.node("store", "Assign", ["v", "sum"], ["T": Self.floatType()]),
+            ]
+        }
+        let directory = try Self.write(graph, output: "store:0", mainOp: "init")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = try CompiledModel.compile(try SavedModelBundle.load(directory: directory))
+        #expect(model.mutableVariableNames == ["v"])
+        let signature = try #require(model.signatures["serving_default"])
+        let x = Tensor([Float(1), 2], shape: [1, 2])
+        #expect(try signature.run(["x": x])["y"]?.scalars(as: Float.self) == [1, 2])
+        #expect(try signature.run(["x": x])["y"]?.scalars(as: Float.self) == [2, 4])
     }
 }

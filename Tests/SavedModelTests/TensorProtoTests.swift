@@ -118,6 +118,20 @@ import Tensors
         }
     }
 
+    @Test func complexValuesArePairsAndTheLastPairRepeats() throws {
+        var proto = Self.proto(.dtComplex64, [3])
+        proto.scomplexVal = [1, -2, 3, 4]
+        let tensor = try Tensor(proto: proto)
+        #expect(tensor.dtype == .complex64)
+        let parts = try #require(tensor.buffer).typed(Float.self, count: 6)
+        #expect(Array(parts) == [1, -2, 3, 4, 3, 4])
+        proto.scomplexVal = [1, -2, 3]
+        #expect(throws: ServingError.self) { try Tensor(proto: proto) }
+        let encoded = Tensorflow_TensorProto(try Tensor(proto: Self.proto(.dtComplex64, [2])))
+        #expect(encoded.dtype == .dtComplex64)
+        #expect(encoded.tensorContent.count == 16)
+    }
+
     @Test func badProtosAreRejected() throws {
         var tooMany = Self.proto(.dtFloat, [2])
         tooMany.floatVal = [1, 2, 3]

@@ -153,7 +153,7 @@ enum KServeGRPCInferCodec {
         case .string:
             try check(contents.bytesContents.count, "bytes_contents")
             return Tensor(strings: contents.bytesContents.map { [UInt8]($0) }, shape: shape)
-        case .float16, .bfloat16, .resource, .variant:
+        case .float16, .bfloat16, .complex64, .resource, .variant:
             throw .invalidArgument(
                 "Input '\(name)' of datatype \(dtype.kserveName ?? dtype.tensorFlowName) must be sent in raw_input_contents")
         }
@@ -178,7 +178,7 @@ enum KServeGRPCInferCodec {
                 throw .internal("Output '\(name)' is a string tensor without string storage")
             }
             contents.bytesContents = strings.map { Data($0) }
-        case .float16, .bfloat16, .resource, .variant:
+        case .float16, .bfloat16, .complex64, .resource, .variant:
             throw .internal("Output '\(name)' of dtype \(tensor.dtype.tensorFlowName) cannot be sent as typed contents")
         }
         return contents

@@ -136,7 +136,7 @@ enum JSONTensorEncoder {
             case .bool:
                 let values = buffer.typed(UInt8.self, count: count)
                 nested(dims, start: start, into: &writer) { $0.bool(values[$1] != 0) }
-            case .string, .resource, .variant:
+            case .string, .complex64, .resource, .variant:
                 throw .internal("output '\(name)' has dtype \(tensor.dtype.tensorFlowName), which JSON cannot express")
             }
         }

@@ -65,7 +65,7 @@ struct TensorAccumulator {
         case .uint64: appendRaw(try unsigned(number, scanner, max: UInt64.max))
         case .bool: throw mismatch("a number")
         case .string: throw mismatch("a number")
-        case .resource, .variant: throw mismatch("a number")
+        case .complex64, .resource, .variant: throw mismatch("a number")
         }
     }
 

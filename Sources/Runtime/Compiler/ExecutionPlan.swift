@@ -28,6 +28,8 @@ struct ExecutionPlan: Sendable {
 
     /// Whether any step has effects (see `Kernel.hasEffects`).
     var hasEffects: Bool { steps.contains { $0.kernel.hasEffects } }
+    /// Whether any step reads or writes a variable that changes while the model serves (see `Kernel.isStateful`).
+    var isStateful: Bool { steps.contains { $0.kernel.isStateful } }
 
     func run(_ inputs: [String: Tensor], outputs wanted: [String], signature: String) throws(ServingError) -> [String: Tensor] {
         var slots = template

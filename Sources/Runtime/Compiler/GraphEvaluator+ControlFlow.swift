@@ -112,7 +112,8 @@ extension GraphEvaluator {
         guard function.inputArgs.count == argumentCount else {
             throw .invalidArgument("\(node.location) passes \(argumentCount) values to function '\(name)', which takes \(function.inputArgs.count)")
         }
-        var flattener = GraphFlattener(graph: context.graph, function: function, depth: context.depth + 1)
+        var flattener = GraphFlattener(graph: context.graph, function: function, depth: context.depth + 1,
+                                       ordersCallBodies: !store.mutable.isEmpty)
         let roots = try flattener.functionRoots()
         let flat = try flattener.finish()
         guard flattener.missing.isEmpty else {

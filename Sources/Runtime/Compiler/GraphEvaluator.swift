@@ -5,7 +5,9 @@ import Tensors
 /// restored checkpoint values) and turning the rest into plan steps over numbered slots.
 ///
 /// Used twice: at load time with everything fed (restore and init ops, all of it evaluated and variable
-/// assignments allowed), and per signature with the inputs as slots (reads of variables become constants).
+/// assignments written to the store), and per signature with the inputs as slots. There, reads of
+/// variables that no signature assigns become constants; variables in `store.mutable` are read and
+/// written by steps, which keep the graph's order.
 struct GraphEvaluator {
     enum Value {
         case constant(Tensor)
@@ -82,11 +84,51 @@ struct GraphEvaluator {
     }
 
     private func variableValue(_ handle: VariableHandle, _ node: FlatNode) throws(ServingError) -> Tensor {
+        store.access?.fold(handle.key)
         guard let tensor = store.values[handle.key] else {
             throw .failedPrecondition(
                 "\(node.location) reads variable '\(handle.key)', which neither the restore op, the init op nor the object graph assigned")
         }
         return tensor
+    }
+
+    /// The value of a variable where `node` reads it: a constant, or a step reading it at run time when a
+    /// signature assigns it. `dtype`: what the node reads it as, when it says.
+    private mutating func read(_ handle: VariableHandle, _ node: FlatNode, dtype: DType? = nil) throws(ServingError) -> Value {
+        guard let variable = store.mutable[handle.key] else { return .constant(try variableValue(handle, node)) }
+        return emit(ReadVariableKernel(variable: variable, dtype: dtype), inputs: [], outputCount: 1, node)[0]
+    }
+
+    /// Assignment ops: written to the store at load time; at run time by a step when a signature
+    /// assigns the variable, else only recorded (`VariableAccess`) so the signature is compiled again
+    /// once the variable is mutable.
+    private mutating func assign(_ node: FlatNode) throws(ServingError) -> [Value] {
+        guard let update = VariableUpdate(op: node.op) else { throw .internal("\(node.location): \(node.op) is not an assignment") }
+        let target = try handle(node)
+        let result: [Value] = node.op == "Assign" ? [.constant(target.tensor)] : []
+        guard node.inputs.count >= 2 else {
+            throw .invalidArgument("\(node.location): \(node.op) needs a variable and a value, but has \(node.inputs.count) inputs")
+        }
+        if allowsAssignments {
+            var input = try constantInput(node, 1, "value")
+            if let source = input.variableHandle, source.isReference { input = try variableValue(source, node) }
+            do {
+                store.values[target.key] = try update.next(store.values[target.key], input, key: target.key)
+            } catch {
+                throw ServingError(error.code, "\(node.location): \(error.message)")
+            }
+            return result
+        }
+        guard let variable = store.mutable[target.key] else {
+            store.access?.assign(target.key)
+            return result
+        }
+        var input = try value(node.inputs[1], for: node)
+        if case .constant(let tensor) = input, let source = tensor.variableHandle, source.isReference {
+            input = try read(source, node)
+        }
+        _ = emit(AssignVariableKernel(variable: variable, update: update), inputs: [(node.inputs[1], input)], outputCount: 0, node)
+        return result
     }
 
     private mutating func evaluateOp(_ node: FlatNode) throws(ServingError) -> [Value] {
@@ -106,18 +148,16 @@ struct GraphEvaluator {
             let handle = VariableHandle(key: shared.isEmpty ? node.name : shared, isReference: node.op != "VarHandleOp")
             return [.constant(handle.tensor)]
         case "ReadVariableOp":
-            return [.constant(try variableValue(try handle(node), node))]
+            return [try read(try handle(node), node, dtype: try? attrs.dtype("dtype"))]
         case "VarIsInitializedOp", "IsVariableInitialized":
-            return [.constant(Tensor(scalar: store.values[try handle(node).key] != nil))]
-        case "AssignVariableOp", "Assign":
-            guard allowsAssignments else {
-                throw .unimplemented("\(node.location): \(node.op) changes a variable, which a serving signature may not do")
+            let key = try handle(node).key
+            if let variable = store.mutable[key] {
+                return emit(VariableIsInitializedKernel(variable: variable), inputs: [], outputCount: 1, node)
             }
-            let target = try handle(node)
-            var newValue = try constantInput(node, 1, "value")
-            if let source = newValue.variableHandle, source.isReference { newValue = try variableValue(source, node) }
-            store.values[target.key] = newValue
-            return node.op == "Assign" ? [.constant(target.tensor)] : []
+            store.access?.fold(key)
+            return [.constant(Tensor(scalar: store.values[key] != nil))]
+        case "AssignVariableOp", "Assign", "AssignAddVariableOp", "AssignSubVariableOp":
+            return try assign(node)
         case "RestoreV2":
             return try restore(node, attrs)
         case "HashTableV2", "MutableHashTableV2":
@@ -208,14 +248,14 @@ struct GraphEvaluator {
         for ref in node.inputs {
             var input = try value(ref, for: node)
             if case .constant(let tensor) = input, let handle = tensor.variableHandle, handle.isReference || kernel is any ReadsVariableInputs {
-                input = .constant(try variableValue(handle, node))
+                input = try read(handle, node)
             }
             if case .constant(let tensor) = input { constants.append(tensor) }
             inputs.append(input)
         }
         let outputCount = node.outputCount ?? 0
         if kernel is IdentityKernel, inputs.count == outputCount { return inputs }
-        if constants.count == inputs.count {
+        if constants.count == inputs.count, !kernel.isStateful {
             let results: [Tensor]
             do {
                 results = try kernel.run(constants)
@@ -227,8 +267,15 @@ struct GraphEvaluator {
             }
             return results.map { .constant($0) }
         }
+        return emit(kernel, inputs: Array(zip(node.inputs, inputs)), outputCount: outputCount, node)
+    }
+
+    /// Appends a step running `kernel` on `inputs` (each with the node output it is, which keys its
+    /// constant slot) for `node`.
+    private mutating func emit(_ kernel: any Kernel, inputs: [(ValueRef, Value)], outputCount: Int,
+                               _ node: FlatNode) -> [Value] {
         var inputSlots: [Int] = []
-        for (ref, input) in zip(node.inputs, inputs) {
+        for (ref, input) in inputs {
             switch input {
             case .slot(let slot): inputSlots.append(slot)
             case .constant(let tensor): inputSlots.append(constantSlot(ref, tensor))
@@ -251,17 +298,17 @@ struct GraphEvaluator {
     }
 
     /// The plan computing `outputs` from `inputSlots`, without steps nothing needs and releasing slots after last use.
-    func plan(inputSlots: [String: Int], outputs: [String: ValueRef], consumer: FlatNode) throws(ServingError) -> ExecutionPlan {
+    mutating func plan(inputSlots: [String: Int], outputs: [String: ValueRef], consumer: FlatNode) throws(ServingError) -> ExecutionPlan {
         var planOutputs: [String: PlanValue] = [:]
         var needed = Set<Int>()
-        for (key, ref) in outputs {
-            switch try value(ref, for: consumer) {
+        for (key, ref) in outputs.sorted(by: { $0.key < $1.key }) {
+            var output = try value(ref, for: consumer)
+            if case .constant(let tensor) = output, let handle = tensor.variableHandle, handle.isReference {
+                output = try read(handle, consumer)
+            }
+            switch output {
             case .constant(let tensor):
-                if let handle = tensor.variableHandle, handle.isReference {
-                    planOutputs[key] = .constant(try variableValue(handle, consumer))
-                } else {
-                    planOutputs[key] = .constant(tensor)
-                }
+                planOutputs[key] = .constant(tensor)
             case .slot(let slot):
                 planOutputs[key] = .slot(slot)
                 needed.insert(slot)

@@ -5,6 +5,12 @@ import Tensors
 ///
 /// Work is driven by an explicit queue, so deep graphs do not grow the call stack; call nesting and
 /// total size are bounded so recursive or oversized files fail with a message.
+///
+/// With `ordersCallBodies`, an inlined body runs after its call's control inputs, as TensorFlow's
+/// function inlining orders it: every node of the body that reads nothing computed inside the body
+/// (only arguments, or nothing) gets them as control inputs. This matters only where variables change
+/// at run time (a read in one call after an assignment in a call it depends on), so it is asked for only
+/// then and leaves every other plan as it was.
 struct GraphFlattener {
     static let maximumCallDepth = 64
     static let maximumNodes = 2_000_000
@@ -13,6 +19,8 @@ struct GraphFlattener {
         var function: IRFunction?
         var arguments: [String: ValueRef]
         var depth: Int
+        /// Control inputs every entry node of the scope gets (see `ordersCallBodies`).
+        var entryControl: [Int] = []
     }
 
     private struct ScopedName: Hashable {
@@ -28,6 +36,7 @@ struct GraphFlattener {
 
     let graph: IRGraph
     private let feeds: [String: Int]
+    private let ordersCallBodies: Bool
     private(set) var nodes: [FlatNode] = []
     private(set) var missing = MissingOps()
     private var scopes: [Scope] = [Scope(function: nil, arguments: [:], depth: 0)]
@@ -37,17 +46,19 @@ struct GraphFlattener {
     private static let branchAttributes = ["f", "body", "cond", "then_branch", "else_branch"]
 
     /// `feeds`: top-level tensors supplied from outside; their nodes are not expanded.
-    init(graph: IRGraph, feeds: [TensorName]) {
+    init(graph: IRGraph, feeds: [TensorName], ordersCallBodies: Bool = false) {
         self.graph = graph
+        self.ordersCallBodies = ordersCallBodies
         var counts: [String: Int] = [:]
         for feed in feeds { counts[feed.node] = max(counts[feed.node] ?? 0, feed.index + 1) }
         self.feeds = counts
     }
 
     /// Flattens the body of `function` as a root scope: each argument becomes a feed node.
-    init(graph: IRGraph, function: IRFunction, depth: Int) {
+    init(graph: IRGraph, function: IRFunction, depth: Int, ordersCallBodies: Bool = false) {
         self.graph = graph
         self.feeds = [:]
+        self.ordersCallBodies = ordersCallBodies
         var arguments: [String: ValueRef] = [:]
         for name in function.inputArgs {
             arguments[name] = ValueRef(node: nodes.count, output: 0)
@@ -262,6 +273,9 @@ struct GraphFlattener {
         else {
             nodes[id].inputs = data
             nodes[id].controlInputs = control
+            if !scopes[scope].entryControl.isEmpty, readsOnlyArguments(ir, scope: scope) {
+                nodes[id].controlInputs += scopes[scope].entryControl
+            }
             return
         }
         guard data.count == function.inputArgs.count else {
@@ -273,7 +287,12 @@ struct GraphFlattener {
         }
         var arguments: [String: ValueRef] = [:]
         for (name, ref) in zip(function.inputArgs, data) { arguments[name] = ref }
-        scopes.append(Scope(function: function, arguments: arguments, depth: depth))
+        var entryControl: [Int] = []
+        if ordersCallBodies {
+            entryControl = control
+            for node in scopes[scope].entryControl where !entryControl.contains(node) { entryControl.append(node) }
+        }
+        scopes.append(Scope(function: function, arguments: arguments, depth: depth, entryControl: entryControl))
         let inner = scopes.count - 1
         let innerConsumer = "function '\(functionName)' return value"
         var results: [ValueRef] = []
@@ -293,6 +312,14 @@ struct GraphFlattener {
         }
         nodes[id].inputs = results
         nodes[id].controlInputs = control
+    }
+
+    /// Whether every input of `ir` (data or control) is an argument of its function scope.
+    private func readsOnlyArguments(_ ir: IRNode, scope: Int) -> Bool {
+        let arguments = scopes[scope].arguments
+        return ir.inputs.allSatisfy { input in
+            arguments[input.hasPrefix("^") ? String(input.dropFirst()) : input] != nil
+        }
     }
 
     private func topologicalOrder() throws(ServingError) -> [Int] {

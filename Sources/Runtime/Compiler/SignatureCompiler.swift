@@ -13,13 +13,14 @@ struct SignatureCompiler {
         case missing(MissingOps)
     }
 
-    func compile(_ spec: SignatureSpec) throws(ServingError) -> Outcome {
+    /// `access` records the variables the compilation folds in or assigns (see `VariableAccess`).
+    func compile(_ spec: SignatureSpec, access: VariableAccess? = nil) throws(ServingError) -> Outcome {
         let inputKeys = spec.inputs.keys.sorted()
         let inputTensors = inputKeys.compactMap { spec.inputs[$0].map { TensorName(parsing: $0.tensorName) } }
         for (key, tensor) in zip(inputKeys, inputTensors) where tensor.index >= OpDefinition.maximumListLength {
             throw .invalidArgument("input '\(key)' names tensor '\(tensor)', whose output index is out of range")
         }
-        var flattener = GraphFlattener(graph: graph, feeds: inputTensors)
+        var flattener = GraphFlattener(graph: graph, feeds: inputTensors, ordersCallBodies: !store.mutable.isEmpty)
         var outputs: [String: ValueRef] = [:]
         for (key, output) in spec.outputs {
             do throws(ServingError) {
@@ -36,6 +37,8 @@ struct SignatureCompiler {
             inputSlots[key] = slot
             if let ref = flattener.fedValue(tensor) { feeds[ref] = .slot(slot) }
         }
+        var store = self.store
+        store.access = access
         var evaluator = GraphEvaluator(graph: flat, store: store, checkpoint: checkpoint, allowsAssignments: false,
                                        feeds: feeds, reservedSlots: inputKeys.count,
                                        controlFlow: ControlFlowContext(graph: graph, options: options, depth: 0))

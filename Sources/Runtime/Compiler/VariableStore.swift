@@ -20,8 +20,25 @@ extension Tensor {
 /// Variable values at load time, keyed by `shared_name` (resource variables) or node name (TF1 variables).
 struct VariableStore {
     var values: [String: Tensor] = [:]
+    /// The variables some signature of the model assigns: read and written by plan steps at run time
+    /// rather than folded (the others are constants while the model serves).
+    var mutable: [String: MutableVariable] = [:]
+    /// Where the signature being compiled records the variables it folds in or assigns.
+    var access: VariableAccess?
     /// Hash tables by `shared_name` (or node name), created by `HashTableV2` and filled by the init op.
     var tables: [String: LookupTableResource] = [:]
     /// Packed weights shared between the steps and signatures compiled from this store.
     let packing = WeightPacking()
+}
+
+/// The variables one signature's compilation used: those whose values it folded in as constants and
+/// those it assigns without a `MutableVariable` for them yet (its plan is then compiled again).
+final class VariableAccess {
+    private(set) var folded = Set<String>()
+    private(set) var assigned = Set<String>()
+
+    var touched: Set<String> { folded.union(assigned) }
+
+    func fold(_ key: String) { folded.insert(key) }
+    func assign(_ key: String) { assigned.insert(key) }
 }

@@ -152,6 +152,9 @@ extension OpDefTable {
                 }
                 return BucketizeKernel(boundaries: boundaries)
             },
+            OpDefinition("RFFT", outputs: [("output", .single)]) { _ in RFFTKernel() },
+            OpDefinition("Real", outputs: [("output", .single)]) { _ in ComplexPartKernel(part: 0, op: "Real") },
+            OpDefinition("Imag", outputs: [("output", .single)]) { _ in ComplexPartKernel(part: 1, op: "Imag") },
         ]
     }()
 }

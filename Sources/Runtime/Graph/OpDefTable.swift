@@ -69,6 +69,8 @@ enum OpDefTable {
                          defaults: ["shared_name": .string([]), "container": .string([])]),
             OpDefinition("ReadVariableOp", outputs: [("value", .single)]),
             OpDefinition("AssignVariableOp", outputs: [], defaults: ["validate_shape": .bool(false)]),
+            OpDefinition("AssignAddVariableOp", outputs: []),
+            OpDefinition("AssignSubVariableOp", outputs: []),
             OpDefinition("Assign", outputs: [("output_ref", .single)],
                          defaults: ["validate_shape": .bool(true), "use_locking": .bool(true)]),
             OpDefinition("RestoreV2", outputs: [("tensors", .typeListAttr("dtypes"))]),

@@ -1,7 +1,7 @@
 import Tensors
 
-/// A kernel whose resource-variable inputs are read at compile time: the plan sees the variable's
-/// value in place of its handle (variables are constants while a version serves).
+/// A kernel that takes a resource variable's value in place of its handle: the constant value of a
+/// variable no signature assigns, or what a read step gives at run time for one a signature assigns.
 protocol ReadsVariableInputs: Kernel {}
 
 /// ResourceGather: GatherV2 on axis 0 of a variable's value.

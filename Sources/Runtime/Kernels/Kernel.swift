@@ -6,10 +6,14 @@ protocol Kernel: Sendable {
     /// Whether running the step matters even when nothing reads its outputs (assertions, and control
     /// flow around them); such steps are kept in plans.
     var hasEffects: Bool { get }
+    /// Whether the step reads or writes variables whose values change while the model serves (see
+    /// `MutableVariable`); such steps never run at load time, even when every input is known.
+    var isStateful: Bool { get }
 }
 
 extension Kernel {
     var hasEffects: Bool { false }
+    var isStateful: Bool { false }
 }
 
 /// The largest tensor a kernel may allocate (bytes); larger requests are rejected instead of crashing.

@@ -7,6 +7,7 @@ struct IfKernel: Kernel {
     let elseBranch: FunctionPlan
 
     var hasEffects: Bool { thenBranch.plan.hasEffects || elseBranch.plan.hasEffects }
+    var isStateful: Bool { thenBranch.plan.isStateful || elseBranch.plan.isStateful }
 
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
         guard let condition = inputs.first else { throw .invalidArgument("\(op) needs a condition input") }

@@ -8,6 +8,7 @@ struct WhileKernel: Kernel {
     let body: FunctionPlan
 
     var hasEffects: Bool { cond.plan.hasEffects || body.plan.hasEffects }
+    var isStateful: Bool { cond.plan.isStateful || body.plan.isStateful }
     let maximumIterations: Int
 
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
