@@ -65,15 +65,18 @@ public enum RequestMemory {
         var elements = 1
         for size in dims where size >= 0 {
             let (product, overflow) = elements.multipliedReportingOverflow(by: Int(size))
-            guard !overflow, product <= limit else { throw tooManyElements(overflow ? .max : product, what: what()) }
+            guard !overflow, product <= limit else {
+                throw tooManyElements(overflow ? .max : product, limit: limit, what: what())
+            }
             elements = product
         }
     }
 
-    /// The RESOURCE_EXHAUSTED for a tensor of `count` elements over `maxTensorElements`.
-    public static func tooManyElements(_ count: Int, what: String) -> ServingError {
-        ServingError(.resourceExhausted,
-            "\(what) would have \(count) elements, more than the limit of \(maxTensorElements) (\(tensorElementsFlag))")
+    /// The RESOURCE_EXHAUSTED for a tensor of `count` elements over `limit`; the flag is named when the
+    /// limit is the flag's.
+    public static func tooManyElements(_ count: Int, limit: Int = maxTensorElements, what: String) -> ServingError {
+        let flag = limit == maxTensorElements ? " (\(tensorElementsFlag))" : ""
+        return ServingError(.resourceExhausted, "\(what) would have \(count) elements, more than the limit of \(limit)\(flag)")
     }
 }
 

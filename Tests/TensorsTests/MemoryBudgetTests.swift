@@ -31,4 +31,25 @@ import Testing
         kept = nil
         #expect(kept == nil && budget.bytesInUse == 0)
     }
+
+    /// A refusal quotes the limit that applied, and names --max_tensor_elements only when it was that flag's.
+    @Test func elementRefusalsNameTheLimitThatApplied() {
+        func message(_ dims: [Int64], limit: Int? = nil) -> String? {
+            do throws(ServingError) {
+                if let limit {
+                    try RequestMemory.checkElementCount(dims, limit: limit, what: "a tensor")
+                } else {
+                    try RequestMemory.checkElementCount(dims, what: "a tensor")
+                }
+                return nil
+            } catch {
+                #expect(error.code == .resourceExhausted)
+                return error.message
+            }
+        }
+        #expect(message([1000, 1000], limit: 4096) == "a tensor would have 1000000 elements, more than the limit of 4096")
+        #expect(message([1 << 20, 1 << 20]) ==
+            "a tensor would have \(1 << 40) elements, more than the limit of \(RequestMemory.maxTensorElements) (--max_tensor_elements)")
+        #expect(message([-1, 1 << 20], limit: 1 << 20) == nil)
+    }
 }
