@@ -90,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
             tags: Set(flags.savedModelTags.split(separator: ",").map(String.init)),
             runtimeOptions: RuntimeOptions(
                 intraOpThreads: max(1, flags.intraOpParallelism > 0 ? flags.intraOpParallelism : flags.sessionParallelism)),
-            warmup: flags.enableModelWarmup, warmupIterations: max(1, flags.warmupIterations))
+            warmup: flags.enableModelWarmup, warmupIterations: max(1, flags.warmupIterations), root: basePathRoot)
         guard let overBudget = LifecycleOptions.OverBudget(rawValue: flags.memoryBudgetOverflow) else {
             throw ValidationError(
                 "--memory_budget_overflow must be one of \(LifecycleOptions.OverBudget.allCases.map(\.rawValue).joined(separator: ", ")), got '\(flags.memoryBudgetOverflow)'")
