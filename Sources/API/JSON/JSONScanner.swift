@@ -276,56 +276,20 @@ struct JSONScanner {
             position += 1
         }
         guard position < bytes.count, isDigit(bytes[position]) else { throw expected("a digit") }
-        var mantissa: UInt64 = 0
-        var digits = 0
-        var exponent = 0
-        var exact = true
+        var decimal = DecimalDigits()
         if bytes[position] == UInt8(ascii: "0") {
             position += 1
             if position < bytes.count, isDigit(bytes[position]) {
                 throw malformed("numbers must not have leading zeros")
             }
         } else {
-            while digits <= 11, let eight = eightDigits(at: position) {
-                mantissa = mantissa &* 100_000_000 &+ eight
-                digits += 8
-                position += 8
-            }
-            while position < bytes.count {
-                let digit = bytes[position] &- UInt8(ascii: "0")
-                guard digit < 10 else { break }
-                if digits < 19 {
-                    mantissa = mantissa &* 10 &+ UInt64(digit)
-                    digits += 1
-                } else {
-                    if digit != 0 { exact = false }
-                    exponent += 1
-                }
-                position += 1
-            }
+            readDigits(into: &decimal, inFraction: false)
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
             number.isInteger = false
             position += 1
             guard position < bytes.count, isDigit(bytes[position]) else { throw expected("a digit after '.'") }
-            while digits <= 11, let eight = eightDigits(at: position) {
-                digits += mantissa != 0 ? 8 : Self.decimalDigitCount(eight)
-                mantissa = mantissa &* 100_000_000 &+ eight
-                exponent -= 8
-                position += 8
-            }
-            while position < bytes.count {
-                let digit = bytes[position] &- UInt8(ascii: "0")
-                guard digit < 10 else { break }
-                if digits < 19 {
-                    mantissa = mantissa &* 10 &+ UInt64(digit)
-                    if mantissa != 0 { digits += 1 }
-                    exponent -= 1
-                } else if digit != 0 {
-                    exact = false
-                }
-                position += 1
-            }
+            readDigits(into: &decimal, inFraction: true)
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
             number.isInteger = false
@@ -341,13 +305,45 @@ struct JSONScanner {
                 written = min(written * 10 + Int(bytes[position] &- UInt8(ascii: "0")), 1_000_000)
                 position += 1
             }
-            exponent += exponentNegative ? -written : written
+            decimal.exponent += exponentNegative ? -written : written
         }
         number.end = position
-        number.mantissa = mantissa
-        number.exponent = exponent
-        number.isExact = exact
+        number.mantissa = decimal.mantissa
+        number.exponent = decimal.exponent
+        number.isExact = decimal.exact
         return number
+    }
+
+    /// The significant part of a number read so far.
+    private struct DecimalDigits {
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var exponent = 0
+        var exact = true
+    }
+
+    /// Reads a run of digits into `decimal`, eight at a time while they fit in 19 significant digits.
+    @inline(__always)
+    private mutating func readDigits(into decimal: inout DecimalDigits, inFraction: Bool) {
+        while decimal.digits <= 11, let eight = eightDigits(at: position) {
+            decimal.digits += decimal.mantissa != 0 ? 8 : Self.decimalDigitCount(eight)
+            decimal.mantissa = decimal.mantissa &* 100_000_000 &+ eight
+            if inFraction { decimal.exponent -= 8 }
+            position += 8
+        }
+        while position < bytes.count {
+            let digit = bytes[position] &- UInt8(ascii: "0")
+            guard digit < 10 else { return }
+            if decimal.digits < 19 {
+                decimal.mantissa = decimal.mantissa &* 10 &+ UInt64(digit)
+                if decimal.mantissa != 0 { decimal.digits += 1 }
+                if inFraction { decimal.exponent -= 1 }
+            } else {
+                if digit != 0 { decimal.exact = false }
+                if !inFraction { decimal.exponent += 1 }
+            }
+            position += 1
+        }
     }
 
     /// The value of the eight bytes at `offset` when all are ASCII digits, read as one little-endian
