@@ -2,7 +2,8 @@ import SavedModel
 import Tensors
 
 /// A SavedModel turned into executable plans, one per signature. Variables are bound once at compile time
-/// (restore op, init op, object graph) and folded into the plans as constants.
+/// (restore op, init op, object graph) and folded into the plans as constants; a variable restored from the
+/// checkpoint is read only when a signature needs its values, and weights that are packed keep no other copy.
 public final class CompiledModel: Sendable {
     /// Compiled signatures by key (`serving_default`, ...).
     public let signatures: [String: CompiledSignature]
@@ -45,7 +46,7 @@ public final class CompiledModel: Sendable {
         IntraOpThreads.configure(options.intraOpThreads)
         let graph = IRGraph(proto: bundle.metaGraph.graphDef)
         let store = try VariableBinder(bundle: bundle, graph: graph).bind()
-        let compiler = SignatureCompiler(graph: graph, store: store, checkpoint: bundle.checkpoint, options: options)
+        let compiler = SignatureCompiler(graph: graph, store: store, options: options)
         var outcomes: [(String, SignatureOutcome)] = []
         for key in bundle.signatures.keys.sorted() {
             guard let spec = bundle.signatures[key] else { continue }

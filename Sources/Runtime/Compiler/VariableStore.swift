@@ -1,3 +1,4 @@
+import SavedModel
 import Tensors
 
 /// What a `VarHandleOp` or `VariableV2` node evaluates to: the key of a variable in the store.
@@ -18,10 +19,17 @@ extension Tensor {
 }
 
 /// Variable values at load time, keyed by `shared_name` (resource variables) or node name (TF1 variables).
+/// A value restored from the checkpoint stays there until something needs its bytes.
 struct VariableStore {
-    var values: [String: Tensor] = [:]
+    var values: [String: LoadConstant] = [:]
     /// Hash tables by `shared_name` (or node name), created by `HashTableV2` and filled by the init op.
     var tables: [String: LookupTableResource] = [:]
     /// Packed weights shared between the steps and signatures compiled from this store.
     let packing = WeightPacking()
+    /// The checkpoint's tensors, read when first needed; nil for a model without variables.
+    let stored: CheckpointTensors?
+
+    init(checkpoint: CheckpointReader?) {
+        stored = checkpoint.map(CheckpointTensors.init)
+    }
 }
