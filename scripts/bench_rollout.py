@@ -9,9 +9,11 @@ MODEL_DIR is a bench model's base path (MODEL_DIR/1 is the SavedModel). Prints:
 - p99 latency in the 1-second windows that saw a swap against the steady ones;
 - per swap, the time from the final file landing (the rename of a complete copy into the base path) to
   AVAILABLE in the status, polled every 2 ms;
-- peak RSS during swaps against the steady RSS, with --memory_budget_overflow=unload_first forced and
-  without it, as a multiple of the model's bytes, and the RSS once the swaps are over (unloaded versions'
-  memory goes back to the system, so it does not grow with the number of swaps);
+- the peak RSS of the swaps (VmHWM from each rename until the old version no longer serves, reset at the
+  rename through /proc/PID/clear_refs) above the steady RSS under the same load before the first swap, and
+  each swap's peak above the RSS just before its rename (median and largest), as multiples of the model's
+  bytes, with --memory_budget_overflow=unload_first forced and without it; and the RSS once the swaps are
+  over (unloaded versions' memory goes back to the system, so it does not grow with the number of swaps);
 - cold load: the time from start to AVAILABLE (and the load time the server logs), and, with --tf-python,
   tf.saved_model.load of the same directory.
 """
@@ -36,12 +38,26 @@ def model_bytes(path):
     return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
 
-def rss_bytes(pid):
+def status_bytes(pid, field):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+def rss_bytes(pid):
+    return status_bytes(pid, "VmRSS")
+
+
+def reset_peak(pid):
+    """Resets VmHWM to the current RSS; False where the kernel does not allow it."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as clear:
+            clear.write("5")
+        return True
+    except OSError:
+        return False
 
 
 class Server:
@@ -85,6 +101,18 @@ class Server:
             time.sleep(0.002)
         raise SystemExit(f"version {version} did not become AVAILABLE:\n" + "".join(self.log[-20:]))
 
+    def wait_unloaded(self, version, limit=60):
+        """Waits until `version` no longer serves (its memory is handed back when its last request ends)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            try:
+                if self.states().get(version) != "AVAILABLE":
+                    return
+            except (OSError, ValueError, http.client.HTTPException):
+                pass
+            time.sleep(0.002)
+        raise SystemExit(f"version {version} was not unloaded:\n" + "".join(self.log[-20:]))
+
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -122,12 +150,13 @@ def swaps_under_load(binary, model_dir, body, seconds, every, *flags):
             server.wait_available(1)
             time.sleep(1)
             steady_rss = rss_bytes(server.process.pid)
-            windows, landings, peak = [], [], [steady_rss]
+            windows, landings, rises, peaks = [], [], [], []
+            samples = []
             stop = threading.Event()
 
             def sample():
                 while not stop.is_set():
-                    peak.append(rss_bytes(server.process.pid))
+                    samples.append(rss_bytes(server.process.pid))
                     time.sleep(0.01)
 
             sampler = threading.Thread(target=sample, daemon=True)
@@ -145,16 +174,29 @@ def swaps_under_load(binary, model_dir, body, seconds, every, *flags):
             version = 1
             swap_times = []
             started = time.monotonic()
+            pid = server.process.pid
+            loaded_rss = None
             while time.monotonic() - started < seconds - every:
                 time.sleep(every)
+                if loaded_rss is None:
+                    loaded_rss = max(samples + [rss_bytes(pid)])
                 version += 1
                 staging = Path(folder) / f"staging-{version}"
                 shutil.copytree(Path(model_dir) / "1", staging)
+                shutil.rmtree(base / str(version - 2), ignore_errors=True)
+                samples.clear()
+                before = rss_bytes(pid)
+                exact = reset_peak(pid)
                 landed = time.monotonic()
                 staging.rename(base / str(version))
                 available = server.wait_available(version)
                 landings.append(available - landed)
-                swap_times.append((landed, available + 0.2))
+                server.wait_unloaded(version - 1)
+                time.sleep(0.2)
+                peak = status_bytes(pid, "VmHWM") if exact else max(samples + [before])
+                rises.append(peak - before)
+                peaks.append(peak)
+                swap_times.append((landed, time.monotonic()))
             loader.join()
             stop.set()
             sampler.join()
@@ -178,7 +220,9 @@ def swaps_under_load(binary, model_dir, body, seconds, every, *flags):
         "landing_ms": [round(x * 1000, 1) for x in landings],
         "load_ms": load_times[1:],
         "steady_rss": steady_rss,
-        "peak_rss": max(peak),
+        "loaded_rss": loaded_rss,
+        "peak_rss": max(peaks),
+        "rises": rises,
         "final_rss": final_rss,
         "swaps": len(landings),
     }
@@ -235,7 +279,7 @@ def main():
                              ("unload_first forced", (f"--memory_budget_bytes={int(size * 1.5)}",
                                                       "--memory_budget_overflow=unload_first"))):
             result = swaps_under_load(args.server, args.model_dir, body, args.seconds, args.every, *flags)
-            swap_rss = (result["peak_rss"] - result["steady_rss"]) / size
+            rises = [rise / size for rise in result["rises"]]
             ratio = (result["p99_swap_us"] / result["p99_steady_us"]
                      if result["p99_swap_us"] and result["p99_steady_us"] else float("nan"))
             landing = result["landing_ms"]
@@ -244,9 +288,11 @@ def main():
                   f"landing → AVAILABLE median {statistics.median(landing) if landing else None} ms "
                   f"(max {max(landing) if landing else None}; server load time median "
                   f"{statistics.median(result['load_ms']) if result['load_ms'] else None} ms); "
-                  f"peak RSS {result['peak_rss'] >> 20} MiB vs steady {result['steady_rss'] >> 20} MiB "
-                  f"(+{swap_rss:.2f}x the model's bytes); RSS 2 s after the last of {result['swaps']} swaps "
-                  f"{result['final_rss'] >> 20} MiB")
+                  f"peak RSS during swaps {result['peak_rss'] >> 20} MiB, "
+                  f"+{(result['peak_rss'] - result['loaded_rss']) / size:.2f}x the model's bytes above the steady "
+                  f"{result['loaded_rss'] >> 20} MiB under load before the first swap ({result['steady_rss'] >> 20} MiB idle); "
+                  f"each swap above the RSS just before it: median +{statistics.median(rises):.2f}x, largest "
+                  f"+{max(rises):.2f}x; {result['final_rss'] >> 20} MiB 2 s after the last of {result['swaps']} swaps")
     cold_dir = args.cold_model or args.model_dir
     figures = cold_load(args.server, cold_dir)
     starts = sorted(f[0] * 1000 for f in figures)

@@ -69,7 +69,7 @@ final class FileSystemSource {
     /// What `configuration`'s base path holds now. `scanned` collects every version directory looked at.
     func scan(_ configuration: ModelConfiguration, scanned: inout Set<String>) -> Scan {
         let basePath = configuration.basePath
-        let present: [Int64: String]
+        var present: [Int64: String]
         do {
             present = try VersionDirectoryScanner.versions(in: basePath)
         } catch {
@@ -78,6 +78,20 @@ final class FileSystemSource {
             return .basePathMissing
         }
         watchedDirectories.insert(basePath)
+        // A version directory deleted between the listing and its fingerprint is absent, as if not listed.
+        var aspired: [(version: Int64, directory: String, fingerprint: DirectoryFingerprint)] = []
+        listing: while true {
+            aspired = []
+            for version in configuration.versionPolicy.aspired(from: Array(present.keys)) {
+                guard let directory = present[version] else { continue }
+                guard let fingerprint = DirectoryFingerprint(directory: directory) else {
+                    present[version] = nil
+                    continue listing
+                }
+                aspired.append((version, directory, fingerprint))
+            }
+            break
+        }
         if present.isEmpty {
             let now = DispatchTime.now().uptimeNanoseconds
             let since = emptySince[basePath] ?? now
@@ -91,8 +105,7 @@ final class FileSystemSource {
         }
         emptySince[basePath] = nil
         var candidates: [VersionCandidate] = []
-        for version in configuration.versionPolicy.aspired(from: Array(present.keys)) {
-            guard let directory = present[version], let fingerprint = DirectoryFingerprint(directory: directory) else { continue }
+        for (version, directory, fingerprint) in aspired {
             scanned.insert(directory)
             for relative in fingerprint.directories {
                 watchedDirectories.insert(relative.isEmpty ? directory : directory + "/" + relative)

@@ -49,8 +49,13 @@ public final class ModelManager: Sendable {
         var releasing: [WeakServable] = []
     }
 
+    /// A version's servable as long as something can still run it.
     struct WeakServable: @unchecked Sendable {
-        weak var servable: ServableVersion?
+        weak var owner: ServableOwner?
+
+        init(_ version: ServableVersion?) { owner = version?.owner }
+
+        var isReleased: Bool { owner == nil }
     }
 
     let state: Mutex<State>
@@ -62,6 +67,8 @@ public final class ModelManager: Sendable {
     let logger: Logger
     private let loadSlots: DispatchSemaphore
     private let loadsFinished = NSCondition()
+    /// Broadcast whenever a loaded servable is released.
+    private let servableReleased = NSCondition()
     private let pollerFinished = DispatchGroup()
 
     public init(
@@ -111,7 +118,7 @@ public final class ModelManager: Sendable {
             let removed = state.models.keys.filter { !names.contains($0) }.sorted()
             for name in removed {
                 for record in state.models[name]?.versions.values ?? [:].values where record.servable != nil {
-                    state.releasing.append(WeakServable(servable: record.servable))
+                    state.releasing.append(WeakServable(record.servable))
                 }
                 state.models.removeValue(forKey: name)
             }
@@ -212,7 +219,8 @@ public final class ModelManager: Sendable {
     }
 
     private enum Plan {
-        case load(VersionCandidate)
+        /// Loads a candidate once the versions it replaces to fit the memory budget are released.
+        case load(VersionCandidate, after: [WeakServable])
         case unload(Int64)
         case refuse(Int64, String)
     }
@@ -227,6 +235,7 @@ public final class ModelManager: Sendable {
             guard var record = state.models[model] else { return [] }
             var plans: [Plan] = []
             for candidate in candidates {
+                var replaced: [WeakServable] = []
                 var entry = record.versions[candidate.version]
                     ?? VersionRecord(status: VersionStatus(version: candidate.version, state: .start), directory: candidate.directory)
                 defer { record.versions[candidate.version] = entry }
@@ -258,6 +267,7 @@ public final class ModelManager: Sendable {
                     break
                 case .fitsAfterUnloading(let versions):
                     for version in versions {
+                        replaced.append(WeakServable(record.versions[version]?.servable))
                         unload(&record, version, in: &state)
                         plans.append(.unload(version))
                     }
@@ -274,9 +284,13 @@ public final class ModelManager: Sendable {
                 entry.isLoading = true
                 entry.reserved = need
                 entry.directory = candidate.directory
-                if entry.servable == nil { entry.status = VersionStatus(version: candidate.version, state: .loading) }
+                if entry.servable == nil {
+                    let waiting = replaced.isEmpty ? nil
+                        : "waiting for the requests still using the versions it replaces to finish before it loads"
+                    entry.status = VersionStatus(version: candidate.version, state: .loading, detail: waiting)
+                }
                 state.loadsInFlight += 1
-                plans.append(.load(candidate))
+                plans.append(.load(candidate, after: replaced))
             }
             let anyAspiredServes = candidates.contains { record.versions[$0.version]?.servable != nil }
             for (version, entry) in record.versions where !aspired.contains(version) && !entry.isLoading {
@@ -292,7 +306,7 @@ public final class ModelManager: Sendable {
         }
         for plan in plans {
             switch plan {
-            case .load(let candidate): startLoad(configuration, candidate)
+            case .load(let candidate, let replaced): startLoad(configuration, candidate, after: replaced)
             case .unload(let version): logger.info("Unloaded servable version {name: \(model) version: \(version)}",
                 metadata: Self.metadata(model, version))
             case .refuse(let version, let reason):
@@ -305,7 +319,7 @@ public final class ModelManager: Sendable {
 
     private func unload(_ record: inout ModelRecord, _ version: Int64, in state: inout State) {
         guard var entry = record.versions[version] else { return }
-        state.releasing.append(WeakServable(servable: entry.servable))
+        state.releasing.append(WeakServable(entry.servable))
         entry.servable = nil
         entry.loadedFrom = nil
         entry.footprint = 0
@@ -313,11 +327,22 @@ public final class ModelManager: Sendable {
         record.versions[version] = entry
     }
 
-    private func startLoad(_ configuration: ModelConfiguration, _ candidate: VersionCandidate) {
+    /// Loads `candidate` on a thread of its own; with `replaced`, only once those servables are released and
+    /// their memory handed back, so the new version never shares memory with the versions it replaces.
+    private func startLoad(_ configuration: ModelConfiguration, _ candidate: VersionCandidate, after replaced: [WeakServable]) {
         let model = configuration.name, version = candidate.version
         logger.info("Loading servable version {name: \(model) version: \(version)} from \(candidate.directory)",
                 metadata: Self.metadata(model, version))
         let thread = Thread { [self] in
+            if !replaced.isEmpty {
+                awaitRelease(of: replaced)
+                loader.releaseUnusedMemory()
+                state.withLock { state in
+                    if state.models[model]?.versions[version]?.status.state == .loading {
+                        state.models[model]?.versions[version]?.status.detail = nil
+                    }
+                }
+            }
             loadSlots.wait()
             let started = DispatchTime.now().uptimeNanoseconds
             let result: Result<any LoadedServable, ServingError>
@@ -340,7 +365,7 @@ public final class ModelManager: Sendable {
         let model = configuration.name, version = candidate.version
         let routable = try? result.map { servable in
             ServableVersion(model: model, version: version, directory: candidate.directory, servable: servable,
-                            scheduler: scheduler, batching: configuration.batching)
+                            scheduler: scheduler, batching: configuration.batching) { [weak self] in self?.noteRelease() }
         }.get()
         let retries = options.maxLoadRetries
         let failures: Int = state.withLock { state in
@@ -350,7 +375,7 @@ public final class ModelManager: Sendable {
             entry.reserved = 0
             switch result {
             case .success(let servable):
-                if let old = entry.servable { state.releasing.append(WeakServable(servable: old)) }
+                if let old = entry.servable { state.releasing.append(WeakServable(old)) }
                 entry.servable = routable
                 entry.loadedFrom = candidate.fingerprint
                 entry.footprint = servable.footprintBytes ?? candidate.fingerprint.totalFileBytes
@@ -393,10 +418,24 @@ public final class ModelManager: Sendable {
     private func releaseUnloadedMemory() {
         let release = state.withLock { state -> Bool in
             guard !state.releasing.isEmpty else { return false }
-            state.releasing.removeAll { $0.servable == nil }
+            state.releasing.removeAll(where: \.isReleased)
             return state.releasing.isEmpty
         }
         if release { loader.releaseUnusedMemory() }
+    }
+
+    /// A servable was released: loads waiting for it go on, and the next pass hands its memory back.
+    private func noteRelease() {
+        servableReleased.lock()
+        servableReleased.broadcast()
+        servableReleased.unlock()
+        watcher.wake()
+    }
+
+    private func awaitRelease(of servables: [WeakServable]) {
+        servableReleased.lock()
+        while !servables.allSatisfy(\.isReleased) { servableReleased.wait() }
+        servableReleased.unlock()
     }
 
     /// The structured-log fields of a line about one version.

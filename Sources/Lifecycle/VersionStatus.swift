@@ -14,8 +14,9 @@ public struct VersionStatus: Sendable, Hashable {
     public var version: Int64
     public var state: VersionState
     public var error: ServingError?
-    /// Why a version is where it is when that is not an error: what a `START` version waits for, or
-    /// why a serving version was not replaced by a new copy of its files.
+    /// Why a version is where it is when that is not an error: what a `START` version waits for, what a
+    /// `LOADING` version waits for before it is read, or why a serving version was not replaced by a new copy
+    /// of its files.
     public var detail: String?
 
     public init(version: Int64, state: VersionState, error: ServingError? = nil, detail: String? = nil) {

@@ -27,22 +27,24 @@ struct SavedModelLoader: ServableLoader {
     }
 
     func load(model: String, version: Int64, directory: String) throws(ServingError) -> any LoadedServable {
-        // The file's tensors and the load's temporaries are released by the time `compiledModel` returns; their
-        // large buffers would otherwise stay in the reuse pool.
+        // The warmup's large buffers would otherwise stay in the reuse pool (the compile's come from the system).
         defer { TensorBuffer.releaseRecycledMemory() }
         try root?.checkVersionDirectory(directory)
         return CompiledServable(model: try compiledModel(in: directory))
     }
 
     /// The version in `directory` compiled and, unless `warmup` is off, warmed up. Reading and
-    /// compiling count as the load attempt; the warmup is timed on its own.
+    /// compiling count as the load attempt; the warmup is timed on its own. The compile's large buffers
+    /// are mapped on their own, so the raw tensors it releases once they are packed go back to the system
+    /// at once.
     func compiledModel(in directory: String) throws(ServingError) -> CompiledModel {
         let metrics = LoadMetrics()
         let started = MonotonicClock.nanoseconds()
         let model: CompiledModel
         do throws(ServingError) {
-            let bundle = try SavedModelBundle.load(directory: directory, tags: tags)
-            model = try CompiledModel.compile(bundle, options: runtimeOptions)
+            model = try TensorBuffer.fromSystem { () throws(ServingError) in
+                try CompiledModel.compile(try SavedModelBundle.load(directory: directory, tags: tags), options: runtimeOptions)
+            }
         } catch {
             metrics.recordLoad(modelPath: directory, succeeded: false, nanoseconds: MonotonicClock.nanoseconds(since: started))
             throw error

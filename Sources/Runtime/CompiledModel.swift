@@ -4,6 +4,8 @@ import Tensors
 /// A SavedModel turned into executable plans, one per signature. Variables are bound once at compile time
 /// (restore op, init op, object graph) and folded into the plans as constants, except those a signature
 /// assigns: the model owns their values (`MutableVariable`), which its signatures read and write as they run.
+/// A variable restored from the checkpoint is read only when a signature needs its values, and weights that
+/// are packed keep no other copy.
 public final class CompiledModel: Sendable {
     /// Compiled signatures by key (`serving_default`, ...).
     public let signatures: [String: CompiledSignature]
@@ -69,7 +71,7 @@ public final class CompiledModel: Sendable {
         var touched: [String: Set<String>] = [:]
         var pending = keys
         while !pending.isEmpty {
-            let compiler = SignatureCompiler(graph: graph, store: store, checkpoint: bundle.checkpoint, options: options)
+            let compiler = SignatureCompiler(graph: graph, store: store, options: options)
             var assigned = Set<String>()
             for key in pending {
                 guard let spec = bundle.signatures[key] else { continue }
@@ -86,7 +88,7 @@ public final class CompiledModel: Sendable {
                 assigned.formUnion(access.assigned)
             }
             let discovered = assigned.subtracting(store.mutable.keys)
-            for key in discovered { store.mutable[key] = MutableVariable(key: key, value: store.values[key]) }
+            for key in discovered { store.mutable[key] = MutableVariable(key: key, value: try store.values[key]?.tensor()) }
             pending = discovered.isEmpty ? [] : keys.filter { !(touched[$0] ?? []).isDisjoint(with: discovered) }
         }
         store.packing.clear()

@@ -55,6 +55,9 @@ struct VariableUpdate: Sendable {
         }
     }
 
+    /// Whether the op's input becomes the value as it is (no arithmetic with the current value).
+    var replacesValue: Bool { arithmetic == nil }
+
     /// The value variable `key` has after the op, from the one it has before (nil when it has none).
     func next(_ current: Tensor?, _ input: Tensor, key: String) throws(ServingError) -> Tensor {
         if let current, current.dtype != input.dtype {

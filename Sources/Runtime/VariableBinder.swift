@@ -13,7 +13,7 @@ struct VariableBinder {
     let graph: IRGraph
 
     func bind() throws(ServingError) -> VariableStore {
-        var store = VariableStore()
+        var store = VariableStore(checkpoint: bundle.checkpoint)
         let metaGraph = bundle.metaGraph
         let saver = metaGraph.saverDef
         if metaGraph.hasSaverDef, !saver.restoreOpName.isEmpty, bundle.checkpoint != nil {
@@ -65,10 +65,10 @@ struct VariableBinder {
             if !flattener.missing.isEmpty { throw .unimplemented(flattener.missing.message) }
             var fedValues: [ValueRef: GraphEvaluator.Value] = [:]
             for (tensor, value) in feeds {
-                if let ref = flattener.fedValue(tensor) { fedValues[ref] = .constant(value) }
+                if let ref = flattener.fedValue(tensor) { fedValues[ref] = .tensor(value) }
             }
-            var evaluator = GraphEvaluator(graph: flat, store: store, checkpoint: bundle.checkpoint,
-                                           allowsAssignments: true, feeds: fedValues, reservedSlots: 0)
+            var evaluator = GraphEvaluator(graph: flat, store: store, allowsAssignments: true, feeds: fedValues,
+                                           reservedSlots: 0)
             try evaluator.evaluate()
             return evaluator.store
         } catch {
@@ -78,7 +78,7 @@ struct VariableBinder {
 
     private func fillFromObjectGraph(_ store: inout VariableStore) throws(ServingError) {
         let metaGraph = bundle.metaGraph
-        guard metaGraph.hasObjectGraphDef, let checkpoint = bundle.checkpoint else { return }
+        guard metaGraph.hasObjectGraphDef, let checkpoint = bundle.checkpoint, let stored = store.stored else { return }
         let functions = metaGraph.objectGraphDef.concreteFunctions
         var unassigned: [(key: String, nodeID: Int)] = []
         for node in graph.nodes.values.sorted(by: { $0.name < $1.name }) where OpDefTable.callOps.contains(node.op) {
@@ -101,7 +101,7 @@ struct VariableBinder {
                 continue
             }
             do {
-                store.values[key] = try checkpoint.tensor(forKey: attribute.checkpointKey)
+                store.values[key] = .stored(try stored.stored(attribute.checkpointKey))
             } catch {
                 throw ServingError(error.code, "object graph: restoring variable '\(key)' from '\(attribute.checkpointKey)': \(error.message)")
             }

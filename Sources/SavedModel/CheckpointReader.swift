@@ -166,17 +166,21 @@ public final class CheckpointReader: Sendable {
         return (dtype, entry.shape)
     }
 
-    /// Reads the tensor stored under `key` from its shard and verifies its checksum.
-    public func tensor(forKey key: String) throws(ServingError) -> Tensor {
+    /// The dtype and shape of the tensor stored under `key`, checked as `tensor(forKey:)` checks them before
+    /// reading: present, not partitioned, of a supported dtype, and within its shard at the size its shape needs.
+    public func storedTensor(forKey key: String) throws(ServingError) -> (dtype: DType, shape: Shape) {
+        let entry = try readableEntry(forKey: key)
+        return (try storedType(entry), entry.shape)
+    }
+
+    private func readableEntry(forKey key: String) throws(ServingError) -> Entry {
         guard let entry = entries[key] else {
             throw .notFound("checkpoint \(prefix) has no tensor named '\(key)'")
         }
         guard !entry.isSliced else {
             throw .unimplemented("checkpoint \(prefix) stores '\(key)' as a partitioned (sliced) variable, which is not supported")
         }
-        guard let dtype = entry.dtype, dtype != .resource, dtype != .variant else {
-            throw .unimplemented("checkpoint \(prefix) stores '\(key)' with unsupported dtype \(entry.dtypeValue)")
-        }
+        let dtype = try storedType(entry)
         let shard = shards[entry.shard]
         guard entry.offset <= shard.size, entry.size <= shard.size - entry.offset else {
             throw .dataLoss(
@@ -189,6 +193,21 @@ public final class CheckpointReader: Sendable {
                     "checkpoint data file \(shard.path): '\(key)' (\(dtype)\(entry.shape)) occupies \(entry.size) bytes at offset \(entry.offset), expected \(expected)")
             }
         }
+        return entry
+    }
+
+    private func storedType(_ entry: Entry) throws(ServingError) -> DType {
+        guard let dtype = entry.dtype, dtype != .resource, dtype != .variant else {
+            throw .unimplemented("checkpoint \(prefix) stores '\(entry.key)' with unsupported dtype \(entry.dtypeValue)")
+        }
+        return dtype
+    }
+
+    /// Reads the tensor stored under `key` from its shard and verifies its checksum.
+    public func tensor(forKey key: String) throws(ServingError) -> Tensor {
+        let entry = try readableEntry(forKey: key)
+        let dtype = try storedType(entry)
+        let shard = shards[entry.shard]
         let buffer = TensorBuffer(uninitializedByteCount: entry.size)
         let bytes = UnsafeRawBufferPointer(buffer.rawBuffer)
         try shard.read(into: buffer.rawBuffer, at: entry.offset)

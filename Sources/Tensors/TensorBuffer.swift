@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Fixed-size, 64-byte aligned byte storage shared by tensors (zero-initialised unless a kernel that
 /// overwrites every byte asks for it uninitialised).
 ///
@@ -10,6 +18,21 @@ public final class TensorBuffer: @unchecked Sendable {
     public static let alignment = 64
     /// The budget this buffer's bytes are charged to while it lives (see `RequestMemory.charging`).
     private var chargedBudget: MemoryBudget?
+    /// Whether the bytes are a mapping of their own, unmapped on release (see `fromSystem`).
+    let isMapped: Bool
+
+    @TaskLocal static var allocatesFromSystem = false
+
+    /// Runs `body` with the large buffers it creates mapped from the system on their own and unmapped
+    /// when released, instead of taken from and given back to the reuse pool: for loading a model, whose
+    /// buffers are either kept for the model's life or temporary, so a released one lowers the resident
+    /// memory at once rather than waiting in the pool.
+    public static func fromSystem<Result, Failure: Error>(_ body: () throws(Failure) -> Result) throws(Failure) -> Result {
+        let outcome: Swift.Result<Result, Failure> = $allocatesFromSystem.withValue(true) {
+            do throws(Failure) { return .success(try body()) } catch { return .failure(error) }
+        }
+        return try outcome.get()
+    }
 
     /// Returns the memory of released large buffers kept for reuse to the system; for after a model load,
     /// whose temporary buffers would otherwise be kept.
@@ -26,13 +49,31 @@ public final class TensorBuffer: @unchecked Sendable {
     public init(uninitializedByteCount byteCount: Int) {
         self.byteCount = byteCount
         if byteCount >= BufferRecycler.minimumBytes {
-            baseAddress = BufferRecycler.shared.take(BufferRecycler.blockSize(byteCount), alignment: Self.alignment)
+            if Self.allocatesFromSystem, let mapped = Self.map(BufferRecycler.blockSize(byteCount)) {
+                baseAddress = mapped
+                isMapped = true
+            } else {
+                baseAddress = BufferRecycler.shared.take(BufferRecycler.blockSize(byteCount), alignment: Self.alignment)
+                isMapped = false
+            }
             if let charge = RequestMemory.currentCharge, charge.charge(byteCount) {
                 chargedBudget = charge.budget
             }
         } else {
             baseAddress = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: Self.alignment)
+            isMapped = false
         }
+    }
+
+    /// `size` bytes (a multiple of the page size) mapped on their own, or nil where that is not available.
+    private static func map(_ size: Int) -> UnsafeMutableRawPointer? {
+        #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
+        guard let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              address != MAP_FAILED else { return nil }
+        return address
+        #else
+        return nil
+        #endif
     }
 
     /// A buffer holding a copy of `bytes`.
@@ -53,7 +94,11 @@ public final class TensorBuffer: @unchecked Sendable {
 
     deinit {
         chargedBudget?.release(byteCount)
-        if byteCount >= BufferRecycler.minimumBytes {
+        if isMapped {
+            #if canImport(Glibc) || canImport(Musl) || canImport(Darwin)
+            munmap(baseAddress, BufferRecycler.blockSize(byteCount))
+            #endif
+        } else if byteCount >= BufferRecycler.minimumBytes {
             BufferRecycler.shared.give(baseAddress, size: BufferRecycler.blockSize(byteCount))
         } else {
             baseAddress.deallocate()

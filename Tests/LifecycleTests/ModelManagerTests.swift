@@ -281,7 +281,8 @@ func predictOne(_ manager: ModelManager, _ request: VersionRequest = .latest) th
         defer { manager.stop() }
         manager.reconfigure([ModelConfiguration(name: "m", basePath: first.path), ModelConfiguration(name: "n", basePath: second.path)])
         let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, (try? manager.servable(model: "n", version: .latest)) == nil { usleep(10_000) }
+        func served(_ model: String) -> Bool { (try? manager.servable(model: model, version: .latest)) != nil }
+        while Date() < deadline, !served("n") || !served("m") { usleep(10_000) }
         #expect(try manager.servable(model: "n", version: .latest).version == 4)
         #expect(try manager.servable(model: "m", version: .latest).version == 1)
     }

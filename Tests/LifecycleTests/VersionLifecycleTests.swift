@@ -5,12 +5,32 @@ import Testing
 import Tensors
 @testable import Lifecycle
 
+/// A loaded version the loader can see end.
+final class TrackedServable: LoadedServable {
+    let base: AddVersionServable
+
+    init(version: Int64) { base = AddVersionServable(version: version) }
+
+    var signatures: [String: SignatureSpec] { base.signatures }
+
+    func run(signature: String, inputs: [String: Tensor]) throws(ServingError) -> [String: Tensor] {
+        try base.run(signature: signature, inputs: inputs)
+    }
+}
+
 /// A loader that needs `saved_model.pb` and `variables/data` in a version directory (a stand-in for the
 /// SavedModel check), fails on a file named `broken`, can hold loads until released, and counts
-/// memory releases.
+/// memory releases. `events` lists loads and releases in order, each release with the versions whose
+/// servables still exist then.
 final class RolloutLoader: ServableLoader {
     let loads = Mutex<[Int64]>([])
     let releases = Mutex(0)
+    let events = Mutex<[String]>([])
+    private let servables = Mutex<[(version: Int64, servable: Weak)]>([])
+
+    struct Weak: @unchecked Sendable {
+        weak var servable: TrackedServable?
+    }
     let gate = Mutex<Set<Int64>>([])
     let held = DispatchSemaphore(value: 0)
 
@@ -23,14 +43,21 @@ final class RolloutLoader: ServableLoader {
 
     func load(model: String, version: Int64, directory: String) throws(ServingError) -> any LoadedServable {
         loads.withLock { $0.append(version) }
+        events.withLock { $0.append("load \(version)") }
         while gate.withLock({ $0.contains(version) }) { usleep(2_000) }
         if FileManager.default.fileExists(atPath: directory + "/broken") {
             throw .dataLoss("\(directory)/saved_model.pb is corrupt")
         }
-        return AddVersionServable(version: version)
+        let servable = TrackedServable(version: version)
+        servables.withLock { $0.append((version, Weak(servable: servable))) }
+        return servable
     }
 
-    func releaseUnusedMemory() { releases.withLock { $0 += 1 } }
+    func releaseUnusedMemory() {
+        releases.withLock { $0 += 1 }
+        let alive = servables.withLock { $0.filter { $0.servable.servable != nil }.map(\.version) }
+        events.withLock { $0.append("release, alive: \(alive.sorted())") }
+    }
 
     var loadCount: Int { loads.withLock { $0.count } }
 }
@@ -245,6 +272,36 @@ func eventually(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
         #expect(throws: ServingError.self) { try manager.servable(model: "m", version: .specific(1)) }
         #expect(manager.loadedBytes == 1001)
         #expect(eventually { manager.pollOnce(); return loader.releases.withLock { $0 } > 0 })
+    }
+
+    /// Unload-first really frees the old version before the new one is read: the load waits for the
+    /// requests still holding the old version, then hands its memory back, then loads.
+    @Test func unloadFirstLoadsOnlyOnceTheReplacedVersionIsReleasedAndItsMemoryHandedBack() throws {
+        let directory = try ModelDirectory()
+        try directory.addComplete("1", bytes: 1000)
+        let loader = RolloutLoader()
+        let manager = manager(directory, loader: loader,
+                              options: LifecycleOptions(maxLoadRetries: 0, memoryBudgetBytes: 1500, overBudget: .unloadFirst))
+        manager.pollOnce()
+        var request: ServableVersion? = try manager.servable(model: "m", version: .specific(1))
+        try directory.addComplete("2", bytes: 1000)
+        manager.start()
+        defer { manager.stop() }
+        #expect(eventually { (try? manager.status(model: "m", version: 2).first?.state) == .loading })
+        let waiting = try #require(try manager.status(model: "m", version: 2).first)
+        #expect(waiting.detail?.contains("waiting for the requests still using the versions it replaces") == true)
+        #expect(throws: ServingError.self) { try manager.servable(model: "m", version: .specific(1)) }
+        usleep(100_000)
+        #expect(loader.loads.withLock { $0 } == [1])
+        #expect(request?.version == 1)
+        request = nil
+        #expect(eventually { (try? predictOne(manager)) == 2 })
+        #expect(try manager.status(model: "m", version: 2).first?.detail == nil)
+        let events = loader.events.withLock { $0 }
+        let secondLoad = try #require(events.firstIndex(of: "load 2"))
+        let releases = events[..<secondLoad].filter { $0.hasPrefix("release") }
+        #expect(!releases.isEmpty)
+        #expect(releases.allSatisfy { $0 == "release, alive: []" })
     }
 
     @Test func aVersionIsSeenFromFileSystemEventsWithoutPolling() throws {

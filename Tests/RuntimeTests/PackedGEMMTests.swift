@@ -229,7 +229,7 @@ import Testing
             PlanStep(kernel: BinaryKernel<AddFunction>(op: "AddV2"), inputs: [5, 4], outputs: [6], releases: [], location: "add"),
             PlanStep(kernel: UnaryKernel<ReluFunction>(op: "Relu"), inputs: [6], outputs: [7], releases: [], location: "relu"),
         ]
-        let fused = EpilogueFusion.fuse(steps, constants: [1: filter, 3: multiplier, 5: offset], protected: [7])
+        let fused = EpilogueFusion.fuse(steps, constants: PlanConstants(tensors: [1: filter, 3: multiplier, 5: offset]), protected: [7])
         #expect(fused.count == 1)
         #expect(fused.first?.inputs == [0])
         #expect(fused.first?.outputs == [7])
@@ -255,7 +255,7 @@ import Testing
             PlanStep(kernel: BinaryKernel<AddFunction>(op: "AddV2"), inputs: [5, 4], outputs: [6], releases: [], location: "add"),
             PlanStep(kernel: UnaryKernel<ReluFunction>(op: "Relu"), inputs: [6], outputs: [7], releases: [], location: "relu"),
         ]
-        let fused = EpilogueFusion.fuse(steps, constants: [1: filter, 3: multiplier], protected: [7])
+        let fused = EpilogueFusion.fuse(steps, constants: PlanConstants(tensors: [1: filter, 3: multiplier]), protected: [7])
         #expect(fused.map(\.location) == ["shortcut", "conv + mul + add + relu"])
         let last = try #require(fused.last)
         #expect(last.inputs == [0, 5] && last.outputs == [7])
@@ -289,7 +289,7 @@ import Testing
             PlanStep(kernel: BinaryKernel<MultiplyFunction>(op: "Mul"), inputs: [2, 3], outputs: [4], releases: [], location: "mul"),
             PlanStep(kernel: BinaryKernel<AddFunction>(op: "AddV2"), inputs: [2, 4], outputs: [5], releases: [], location: "add"),
         ]
-        let fused = EpilogueFusion.fuse(steps, constants: [1: filter, 3: multiplier], protected: [5])
+        let fused = EpilogueFusion.fuse(steps, constants: PlanConstants(tensors: [1: filter, 3: multiplier]), protected: [5])
         // The convolution output is read twice, so the Mul stays a separate step.
         #expect(fused.map(\.location).contains("mul"))
         #expect(fused.count == 3)
@@ -302,7 +302,7 @@ import Testing
             PlanStep(kernel: BinaryKernel<AddFunction>(op: "AddV2"), inputs: [0, 1], outputs: [2], releases: [], location: "add"),
             PlanStep(kernel: UnaryKernel<ReluFunction>(op: "Relu"), inputs: [2], outputs: [3], releases: [], location: "relu"),
         ]
-        let fused = EpilogueFusion.fuse(steps, constants: [:], protected: [3])
+        let fused = EpilogueFusion.fuse(steps, constants: PlanConstants(tensors: [:]), protected: [3])
         #expect(fused.count == 1)
         let step = try #require(fused.first)
         #expect(step.inputs == [0, 1] && step.outputs == [3])
@@ -313,6 +313,6 @@ import Testing
         #expect(result[0] == 0 && result[1] == 0 && result[3] == 1 && result[4] == 0.5 && result[5] == 0.25)
         // An addition read by another step as well keeps its own output.
         let shared = steps + [PlanStep(kernel: IdentityKernel(), inputs: [2], outputs: [4], releases: [], location: "copy")]
-        #expect(EpilogueFusion.fuse(shared, constants: [:], protected: [3, 4]).count == 3)
+        #expect(EpilogueFusion.fuse(shared, constants: PlanConstants(tensors: [:]), protected: [3, 4]).count == 3)
     }
 }

@@ -9,8 +9,9 @@ import Tensors
 /// constant weights at load time, so the fused step runs one GEMM and one pass over its output.
 enum EpilogueFusion {
     /// `packing` shares packed weights with the other steps and signatures of the model being compiled.
+    /// Constant weights are read from `constants` only when no packed copy of them exists yet.
     static func fuse(
-        _ steps: [PlanStep], constants: [Int: Tensor], protected: Set<Int>, packing: WeightPacking = WeightPacking()
+        _ steps: [PlanStep], constants: PlanConstants, protected: Set<Int>, packing: WeightPacking = WeightPacking()
     ) -> [PlanStep] {
         var readers: [Int: [Int]] = [:]
         for (index, step) in steps.enumerated() {
@@ -65,7 +66,7 @@ enum EpilogueFusion {
             }
             guard !absorbed.isEmpty || producer.packable,
                   let fused = producer.fusedKernel(affine: affine, activation: activation, addsResidual: residual != nil,
-                                                       packing: packing)
+                                                       constants: constants, packing: packing)
             else { continue }
             var inputs = fused.readsWeights ? step.inputs : [step.inputs[0]]
             var placement = index
@@ -108,7 +109,7 @@ enum EpilogueFusion {
         enum Kind { case matMul(MatMulKernel), conv(Conv2DKernel) }
         let kind: Kind
         /// The constant right-hand side (MatMul) or filter (Conv2D); nil when it is computed per run.
-        let weights: Tensor?
+        let weights: LoadConstant?
         /// Output channels when the weights are known.
         let channels: Int?
         let dtype: DType?
@@ -127,7 +128,7 @@ enum EpilogueFusion {
             }
         }
 
-        init?(_ step: PlanStep, constants: [Int: Tensor]) {
+        init?(_ step: PlanStep, constants: PlanConstants) {
             let weights = step.inputs.count == 2 ? constants[step.inputs[1]] : nil
             if let matMul = step.kernel as? MatMulKernel {
                 kind = .matMul(matMul)
@@ -152,45 +153,64 @@ enum EpilogueFusion {
         }
 
         /// The fused kernel and whether it still reads the weights from its second input.
+        /// Constant weights as a fused step keeps them.
+        enum Prepared {
+            case packed(PackedWeights)
+            case plain(Tensor)
+        }
+
         func fusedKernel(
-            affine: ChannelAffine, activation: EpilogueActivation, addsResidual: Bool, packing: WeightPacking
+            affine: ChannelAffine, activation: EpilogueActivation, addsResidual: Bool, constants: PlanConstants,
+            packing: WeightPacking
         ) -> (kernel: any Kernel, readsWeights: Bool)? {
             let epilogue = GEMMEpilogue(biasValues: affine.shift ?? [], activation: activation)
-            /// The packed form of the scaled constant, shared through `packing` (built by `pack` on first
-            /// use); where it cannot be packed, the scaled constant itself. nil when the scale does not fit.
+            /// The packed form of the scaled constant, shared through `packing` (read and built by `pack` on
+            /// first use); where it cannot be packed, the scaled constant itself. nil when the scale does not
+            /// fit or the constant cannot be read.
             func prepared(
-                _ weights: Tensor, form: WeightPacking.Form, alongFirstAxis: Bool, pack: (Tensor) -> PackedWeights?
-            ) -> (weights: Tensor, packed: PackedWeights?)? {
+                _ weights: LoadConstant, form: WeightPacking.Form, alongFirstAxis: Bool, pack: (Tensor) -> PackedWeights?
+            ) -> Prepared? {
                 func scaledWeights() -> Tensor? {
-                    guard let scale = affine.scale else { return weights }
-                    return Self.scaled(weights, by: scale, alongFirstAxis: alongFirstAxis)
+                    guard let values = constants.read(weights) else { return nil }
+                    guard let scale = affine.scale else { return values }
+                    return Self.scaled(values, by: scale, alongFirstAxis: alongFirstAxis)
                 }
                 var scaled: Tensor?
                 let packed = packing.packed(weights, form: form, scale: affine.scale, epilogue: epilogue) {
                     scaled = scaledWeights()
                     return scaled.flatMap(pack)
                 }
-                if let packed { return (weights, packed) }
-                return (scaled ?? scaledWeights()).map { ($0, nil) }
+                if let packed { return .packed(packed) }
+                return (scaled ?? scaledWeights()).map { .plain($0) }
             }
             switch kind {
             case .matMul(let matMul):
                 guard let weights, affine.scale != nil || packable else {
                     return (FusedMatMulKernel(matMul: matMul, epilogue: epilogue), true)
                 }
-                guard let (constant, packed) = prepared(
+                switch prepared(
                     weights, form: .matrix(transposed: matMul.transposeB), alongFirstAxis: matMul.transposeB,
-                    pack: { matMul.transposeA ? nil : PackedWeights(matrix: $0, transposed: matMul.transposeB, epilogue: epilogue) })
-                else { return nil }
-                return (FusedMatMulKernel(matMul: matMul, weights: constant, epilogue: epilogue, packed: packed), false)
+                    pack: { matMul.transposeA ? nil : PackedWeights(matrix: $0, transposed: matMul.transposeB, epilogue: epilogue) }) {
+                case .packed(let packed)?:
+                    return (FusedMatMulKernel(matMul: matMul, packed: packed, shape: weights.shape, epilogue: epilogue), false)
+                case .plain(let constant)?:
+                    return (FusedMatMulKernel(matMul: matMul, weights: constant, epilogue: epilogue), false)
+                case nil:
+                    return nil
+                }
             case .conv(let conv):
                 let winograd = FusedConv2DKernel.allowsWinograd(conv)
-                guard let weights, let (filter, packed) = prepared(
-                    weights, form: .filter(winograd: winograd), alongFirstAxis: false,
-                    pack: { PackedWeights(filter: $0, epilogue: epilogue, winograd: winograd) })
-                else { return nil }
-                return (FusedConv2DKernel(conv: conv, filter: filter, epilogue: epilogue, addsResidual: addsResidual,
-                                          packed: packed), false)
+                guard let weights else { return nil }
+                switch prepared(weights, form: .filter(winograd: winograd), alongFirstAxis: false,
+                                pack: { PackedWeights(filter: $0, epilogue: epilogue, winograd: winograd) }) {
+                case .packed(let packed)?:
+                    return (FusedConv2DKernel(conv: conv, packed: packed, filterShape: weights.shape, epilogue: epilogue,
+                                              addsResidual: addsResidual), false)
+                case .plain(let filter)?:
+                    return (FusedConv2DKernel(conv: conv, filter: filter, epilogue: epilogue, addsResidual: addsResidual), false)
+                case nil:
+                    return nil
+                }
             }
         }
 
@@ -247,7 +267,7 @@ enum EpilogueFusion {
 
     /// The operation and constant per-channel vector of a Mul, BiasAdd or AddV2 applied to `product`.
     private static func affineOperand(
-        _ step: PlanStep, product: Int, producer: Producer, constants: [Int: Tensor]
+        _ step: PlanStep, product: Int, producer: Producer, constants: PlanConstants
     ) -> (operation: ChannelAffine.Operation, vector: [Double])? {
         guard step.inputs.count == 2, let position = step.inputs.firstIndex(of: product), step.inputs[1 - position] != product
         else { return nil }
@@ -262,10 +282,11 @@ enum EpilogueFusion {
         } else {
             return nil
         }
-        guard let vector = constants[step.inputs[1 - position]], producer.dtype == nil || vector.dtype == producer.dtype,
-              vector.elementCount >= 1, vector.shape.dims.dropLast().allSatisfy({ $0 == 1 }),
-              vector.shape.rank <= producer.outputRank else { return nil }
-        if producer.channels == nil, vector.shape.rank != 1 { return nil }
+        guard let operand = constants[step.inputs[1 - position]], producer.dtype == nil || operand.dtype == producer.dtype,
+              operand.shape.elementCount >= 1, operand.shape.dims.dropLast().allSatisfy({ $0 == 1 }),
+              operand.shape.rank <= producer.outputRank else { return nil }
+        if producer.channels == nil, operand.shape.rank != 1 { return nil }
+        guard operand.dtype == .float32 || operand.dtype == .float64, let vector = constants.read(operand) else { return nil }
         switch vector.dtype {
         case .float32: return (operation, vector.elements(Float.self).map { Double($0) })
         case .float64: return (operation, Array(vector.elements(Double.self)))

@@ -66,10 +66,10 @@ extension GraphEvaluator {
         guard cond.results.count == 1 else {
             throw .invalidArgument("\(node.location): cond '\(condName)' returns \(cond.results.count) values, expected 1")
         }
-        var invariants: [Int: Tensor] = [:]
+        var invariants: [Int: LoadConstant] = [:]
         for (index, input) in inputs.enumerated() {
-            if case .constant(let tensor) = input, body.passthroughArgument(ofResult: index) == index {
-                invariants[index] = tensor
+            if case .constant(let constant) = input, body.passthroughArgument(ofResult: index) == index {
+                invariants[index] = constant
             }
         }
         let kernel = WhileKernel(op: node.op,
@@ -77,7 +77,7 @@ extension GraphEvaluator {
                                  body: try compile(body, constants: invariants, context: context),
                                  maximumIterations: context.options.maxLoopIterations)
         var outputs = try apply(kernel, to: node)
-        for (index, tensor) in invariants where index < outputs.count { outputs[index] = .constant(tensor) }
+        for (index, constant) in invariants where index < outputs.count { outputs[index] = .constant(constant) }
         return outputs
     }
 
@@ -85,9 +85,9 @@ extension GraphEvaluator {
                                      _ context: ControlFlowContext) throws(ServingError) -> [Value] {
         guard !inputs.isEmpty else { throw .invalidArgument("\(node.location): \(node.op) has no condition input") }
         let arguments = Array(inputs.dropFirst())
-        var constants: [Int: Tensor] = [:]
+        var constants: [Int: LoadConstant] = [:]
         for (index, argument) in arguments.enumerated() {
-            if case .constant(let tensor) = argument { constants[index] = tensor }
+            if case .constant(let constant) = argument { constants[index] = constant }
         }
         var branches: [FunctionPlan] = []
         for attr in ["then_branch", "else_branch"] {
@@ -123,14 +123,14 @@ extension GraphEvaluator {
     }
 
     /// Compiles `function` with the arguments in `constants` folded in and the others as slots.
-    private func compile(_ function: FlattenedFunction, constants: [Int: Tensor],
+    private func compile(_ function: FlattenedFunction, constants: [Int: LoadConstant],
                          context: ControlFlowContext) throws(ServingError) -> FunctionPlan {
         var feeds: [ValueRef: Value] = [:]
         var argumentSlots: [Int?] = []
         var nextSlot = 0
         for (index, ref) in function.arguments.enumerated() {
-            if let tensor = constants[index] {
-                feeds[ref] = .constant(tensor)
+            if let constant = constants[index] {
+                feeds[ref] = .constant(constant)
                 argumentSlots.append(nil)
             } else {
                 feeds[ref] = .slot(nextSlot)
@@ -138,7 +138,7 @@ extension GraphEvaluator {
                 nextSlot += 1
             }
         }
-        var evaluator = GraphEvaluator(graph: function.flat, store: store, checkpoint: checkpoint, allowsAssignments: false,
+        var evaluator = GraphEvaluator(graph: function.flat, store: store, allowsAssignments: false,
                                        feeds: feeds, reservedSlots: nextSlot, controlFlow: context.nested)
         try evaluator.evaluate()
         var outputs: [String: ValueRef] = [:]

@@ -8,32 +8,36 @@ import Tensors
 /// assignments written to the store), and per signature with the inputs as slots. There, reads of
 /// variables that no signature assigns become constants; variables in `store.mutable` are read and
 /// written by steps, which keep the graph's order.
+///
+/// Checkpoint tensors are carried as `LoadConstant.stored` (their index entry) through identities,
+/// assignments and variable reads, and read only where their bytes are needed: a kernel folded at load
+/// time, weight packing, the constants a plan keeps, or a variable that becomes mutable.
 struct GraphEvaluator {
     enum Value {
-        case constant(Tensor)
+        case constant(LoadConstant)
         case slot(Int)
+
+        static func tensor(_ tensor: Tensor) -> Value { .constant(.tensor(tensor)) }
     }
 
     let graph: FlatGraph
-    let checkpoint: CheckpointReader?
     let allowsAssignments: Bool
     var store: VariableStore
     private var values: [[Value]?]
     private let feeds: [ValueRef: Value]
     private var slotCount: Int
     private var constantSlots: [ValueRef: Int] = [:]
-    private var constantTemplate: [Int: Tensor] = [:]
+    private var constantTemplate: [Int: LoadConstant] = [:]
     private var steps: [PlanStep] = []
     /// What While/If nodes need to compile their functions; nil where control flow is not expected.
     let controlFlow: ControlFlowContext?
 
     /// `feeds`: values of fed nodes' outputs; `reservedSlots`: slots already used by fed values.
-    init(graph: FlatGraph, store: VariableStore, checkpoint: CheckpointReader?, allowsAssignments: Bool,
+    init(graph: FlatGraph, store: VariableStore, allowsAssignments: Bool,
          feeds: [ValueRef: Value], reservedSlots: Int, controlFlow: ControlFlowContext? = nil) {
         self.graph = graph
         self.controlFlow = controlFlow
         self.store = store
-        self.checkpoint = checkpoint
         self.allowsAssignments = allowsAssignments
         self.slotCount = reservedSlots
         self.feeds = feeds
@@ -67,13 +71,27 @@ struct GraphEvaluator {
     }
 
     private func constantInput(_ node: FlatNode, _ index: Int, _ what: String) throws(ServingError) -> Tensor {
+        try read(try knownInput(node, index, what), for: node)
+    }
+
+    /// Input `index` of `node`, which must be known at load time; a checkpoint tensor stays unread.
+    private func knownInput(_ node: FlatNode, _ index: Int, _ what: String) throws(ServingError) -> LoadConstant {
         guard index < node.inputs.count else {
             throw .invalidArgument("\(node.location): \(node.op) needs input \(index) (\(what)), but has \(node.inputs.count) inputs")
         }
-        guard case .constant(let tensor) = try value(node.inputs[index], for: node) else {
+        guard case .constant(let constant) = try value(node.inputs[index], for: node) else {
             throw .unimplemented("\(node.location): \(node.op) input \(index) (\(what)) must be known when the model loads")
         }
-        return tensor
+        return constant
+    }
+
+    /// The bytes of `constant`, read from the checkpoint if they are still there.
+    func read(_ constant: LoadConstant, for node: FlatNode) throws(ServingError) -> Tensor {
+        do {
+            return try constant.tensor()
+        } catch {
+            throw ServingError(error.code, "\(node.location): \(error.message)")
+        }
     }
 
     private func handle(_ node: FlatNode) throws(ServingError) -> VariableHandle {
@@ -83,18 +101,18 @@ struct GraphEvaluator {
         return handle
     }
 
-    private func variableValue(_ handle: VariableHandle, _ node: FlatNode) throws(ServingError) -> Tensor {
+    private func variableValue(_ handle: VariableHandle, _ node: FlatNode) throws(ServingError) -> LoadConstant {
         store.access?.fold(handle.key)
-        guard let tensor = store.values[handle.key] else {
+        guard let value = store.values[handle.key] else {
             throw .failedPrecondition(
                 "\(node.location) reads variable '\(handle.key)', which neither the restore op, the init op nor the object graph assigned")
         }
-        return tensor
+        return value
     }
 
     /// The value of a variable where `node` reads it: a constant, or a step reading it at run time when a
     /// signature assigns it. `dtype`: what the node reads it as, when it says.
-    private mutating func read(_ handle: VariableHandle, _ node: FlatNode, dtype: DType? = nil) throws(ServingError) -> Value {
+    private mutating func readVariable(_ handle: VariableHandle, _ node: FlatNode, dtype: DType? = nil) throws(ServingError) -> Value {
         guard let variable = store.mutable[handle.key] else { return .constant(try variableValue(handle, node)) }
         return emit(ReadVariableKernel(variable: variable, dtype: dtype), inputs: [], outputCount: 1, node)[0]
     }
@@ -105,18 +123,27 @@ struct GraphEvaluator {
     private mutating func assign(_ node: FlatNode) throws(ServingError) -> [Value] {
         guard let update = VariableUpdate(op: node.op) else { throw .internal("\(node.location): \(node.op) is not an assignment") }
         let target = try handle(node)
-        let result: [Value] = node.op == "Assign" ? [.constant(target.tensor)] : []
+        let result: [Value] = node.op == "Assign" ? [.tensor(target.tensor)] : []
         guard node.inputs.count >= 2 else {
             throw .invalidArgument("\(node.location): \(node.op) needs a variable and a value, but has \(node.inputs.count) inputs")
         }
         if allowsAssignments {
-            var input = try constantInput(node, 1, "value")
-            if let source = input.variableHandle, source.isReference { input = try variableValue(source, node) }
-            do {
-                store.values[target.key] = try update.next(store.values[target.key], input, key: target.key)
-            } catch {
-                throw ServingError(error.code, "\(node.location): \(error.message)")
+            var input = try knownInput(node, 1, "value")
+            if let source = input.loaded?.variableHandle, source.isReference { input = try variableValue(source, node) }
+            guard update.replacesValue else {
+                do {
+                    let current = try store.values[target.key].map { constant throws(ServingError) in try read(constant, for: node) }
+                    store.values[target.key] = .tensor(try update.next(current, try read(input, for: node), key: target.key))
+                } catch {
+                    throw ServingError(error.code, "\(node.location): \(error.message)")
+                }
+                return result
             }
+            if let current = store.values[target.key], current.dtype != input.dtype {
+                throw .invalidArgument(
+                    "\(node.location): \(node.op) gives variable '\(target.key)', which holds \(current.dtype), a \(input.dtype) value")
+            }
+            store.values[target.key] = input
             return result
         }
         guard let variable = store.mutable[target.key] else {
@@ -124,8 +151,8 @@ struct GraphEvaluator {
             return result
         }
         var input = try value(node.inputs[1], for: node)
-        if case .constant(let tensor) = input, let source = tensor.variableHandle, source.isReference {
-            input = try read(source, node)
+        if case .constant(let constant) = input, let source = constant.loaded?.variableHandle, source.isReference {
+            input = try readVariable(source, node)
         }
         _ = emit(AssignVariableKernel(variable: variable, update: update), inputs: [(node.inputs[1], input)], outputCount: 0, node)
         return result
@@ -137,7 +164,7 @@ struct GraphEvaluator {
         case "NoOp", "DisableCopyOnRead":
             return []
         case "Const":
-            return [.constant(try attrs.tensor("value"))]
+            return [.tensor(try attrs.tensor("value"))]
         case "Placeholder":
             throw .invalidArgument("\(node.location): placeholder '\(node.name)' is needed but is not an input of the signature")
         case "PlaceholderWithDefault":
@@ -146,29 +173,29 @@ struct GraphEvaluator {
         case "VarHandleOp", "VariableV2", "Variable":
             let shared = try attrs.string("shared_name")
             let handle = VariableHandle(key: shared.isEmpty ? node.name : shared, isReference: node.op != "VarHandleOp")
-            return [.constant(handle.tensor)]
+            return [.tensor(handle.tensor)]
         case "ReadVariableOp":
-            return [try read(try handle(node), node, dtype: try? attrs.dtype("dtype"))]
+            return [try readVariable(try handle(node), node, dtype: try? attrs.dtype("dtype"))]
         case "VarIsInitializedOp", "IsVariableInitialized":
             let key = try handle(node).key
             if let variable = store.mutable[key] {
                 return emit(VariableIsInitializedKernel(variable: variable), inputs: [], outputCount: 1, node)
             }
             store.access?.fold(key)
-            return [.constant(Tensor(scalar: store.values[key] != nil))]
+            return [.tensor(Tensor(scalar: store.values[key] != nil))]
         case "AssignVariableOp", "Assign", "AssignAddVariableOp", "AssignSubVariableOp":
             return try assign(node)
         case "RestoreV2":
             return try restore(node, attrs)
         case "HashTableV2", "MutableHashTableV2":
-            return [.constant(try store.table(for: node, attrs).tensor)]
+            return [.tensor(try store.table(for: node, attrs).tensor)]
         case "MutableDenseHashTableV2":
             let emptyKey = try constantInput(node, 0, "empty_key").integerValues()
             let deletedKey = try constantInput(node, 1, "deleted_key").integerValues()
             let free = Set((emptyKey + deletedKey).map { Int64($0) })
             var valueShape: [Int] = []
             if case .shape(let dims?) = attrs.value("value_shape") { valueShape = dims }
-            return [.constant(try store.table(for: node, attrs, freeBucketKeys: free, bucketValueShape: valueShape).tensor)]
+            return [.tensor(try store.table(for: node, attrs, freeBucketKeys: free, bucketValueShape: valueShape).tensor)]
         case "LookupTableImportV2", "InitializeTableV2":
             guard allowsAssignments, let table = try constantInput(node, 0, "table_handle").lookupTable else {
                 throw .unimplemented("\(node.location): \(node.op) may only fill a table while the model loads")
@@ -203,7 +230,7 @@ struct GraphEvaluator {
     }
 
     private func restore(_ node: FlatNode, _ attrs: AttrReader) throws(ServingError) -> [Value] {
-        guard let checkpoint else {
+        guard let checkpoint = store.stored else {
             throw .failedPrecondition("\(node.location): RestoreV2 needs the variables checkpoint, which the model does not have")
         }
         guard let names = try constantInput(node, 1, "tensor_names").strings,
@@ -220,16 +247,16 @@ struct GraphEvaluator {
             guard slices[index].isEmpty else {
                 throw .unimplemented("\(node.location): variable '\(name)' is partitioned (slice '\(String(decoding: slices[index], as: UTF8.self))'), which is not supported")
             }
-            let tensor: Tensor
+            let stored: StoredTensor
             do {
-                tensor = try checkpoint.tensor(forKey: name)
+                stored = try checkpoint.stored(name)
             } catch {
                 throw ServingError(error.code, "\(node.location): restoring '\(name)': \(error.message)")
             }
-            guard tensor.dtype == dtypes[index] else {
-                throw .invalidArgument("\(node.location): checkpoint tensor '\(name)' is \(tensor.dtype), the graph expects \(dtypes[index])")
+            guard stored.dtype == dtypes[index] else {
+                throw .invalidArgument("\(node.location): checkpoint tensor '\(name)' is \(stored.dtype), the graph expects \(dtypes[index])")
             }
-            results.append(.constant(tensor))
+            results.append(.constant(.stored(stored)))
         }
         return results
     }
@@ -244,28 +271,31 @@ struct GraphEvaluator {
     /// Runs `kernel` now when every input is known, else emits it as a plan step.
     mutating func apply(_ kernel: any Kernel, to node: FlatNode) throws(ServingError) -> [Value] {
         var inputs: [Value] = []
-        var constants: [Tensor] = []
+        var constants: [LoadConstant] = []
         for ref in node.inputs {
             var input = try value(ref, for: node)
-            if case .constant(let tensor) = input, let handle = tensor.variableHandle, handle.isReference || kernel is any ReadsVariableInputs {
-                input = try read(handle, node)
+            if case .constant(let constant) = input, let handle = constant.loaded?.variableHandle,
+               handle.isReference || kernel is any ReadsVariableInputs {
+                input = try readVariable(handle, node)
             }
-            if case .constant(let tensor) = input { constants.append(tensor) }
+            if case .constant(let constant) = input { constants.append(constant) }
             inputs.append(input)
         }
         let outputCount = node.outputCount ?? 0
         if kernel is IdentityKernel, inputs.count == outputCount { return inputs }
         if constants.count == inputs.count, !kernel.isStateful {
+            var tensors: [Tensor] = []
+            for constant in constants { tensors.append(try read(constant, for: node)) }
             let results: [Tensor]
             do {
-                results = try kernel.run(constants)
+                results = try kernel.run(tensors)
             } catch {
                 throw ServingError(error.code, "\(node.location): \(error.message)")
             }
             guard results.count == outputCount else {
                 throw .internal("\(node.location): \(node.op) produced \(results.count) outputs, expected \(outputCount)")
             }
-            return results.map { .constant($0) }
+            return results.map { .tensor($0) }
         }
         return emit(kernel, inputs: Array(zip(node.inputs, inputs)), outputCount: outputCount, node)
     }
@@ -278,7 +308,7 @@ struct GraphEvaluator {
         for (ref, input) in inputs {
             switch input {
             case .slot(let slot): inputSlots.append(slot)
-            case .constant(let tensor): inputSlots.append(constantSlot(ref, tensor))
+            case .constant(let constant): inputSlots.append(constantSlot(ref, constant))
             }
         }
         let outputSlots = (0..<outputCount).map { slotCount + $0 }
@@ -288,12 +318,12 @@ struct GraphEvaluator {
         return outputSlots.map { .slot($0) }
     }
 
-    private mutating func constantSlot(_ ref: ValueRef, _ tensor: Tensor) -> Int {
+    private mutating func constantSlot(_ ref: ValueRef, _ constant: LoadConstant) -> Int {
         if let slot = constantSlots[ref] { return slot }
         let slot = slotCount
         slotCount += 1
         constantSlots[ref] = slot
-        constantTemplate[slot] = tensor
+        constantTemplate[slot] = constant
         return slot
     }
 
@@ -303,20 +333,22 @@ struct GraphEvaluator {
         var needed = Set<Int>()
         for (key, ref) in outputs.sorted(by: { $0.key < $1.key }) {
             var output = try value(ref, for: consumer)
-            if case .constant(let tensor) = output, let handle = tensor.variableHandle, handle.isReference {
-                output = try read(handle, consumer)
+            if case .constant(let constant) = output, let handle = constant.loaded?.variableHandle, handle.isReference {
+                output = try readVariable(handle, consumer)
             }
             switch output {
-            case .constant(let tensor):
-                planOutputs[key] = .constant(tensor)
+            case .constant(let constant):
+                planOutputs[key] = .constant(try read(constant, for: consumer))
             case .slot(let slot):
                 planOutputs[key] = .slot(slot)
                 needed.insert(slot)
             }
         }
         let outputSlots = needed
-        let fused = EpilogueFusion.fuse(RecurrentFusion.fuse(steps, constants: constantTemplate, packing: store.packing), constants: constantTemplate, protected: outputSlots,
-                                        packing: store.packing)
+        let constants = PlanConstants(constantTemplate)
+        let fused = EpilogueFusion.fuse(RecurrentFusion.fuse(steps, constants: constants, packing: store.packing),
+                                        constants: constants, protected: outputSlots, packing: store.packing)
+        if let failure = constants.failure { throw failure }
         var kept: [PlanStep] = []
         for step in fused.reversed() where step.kernel.hasEffects || step.outputs.contains(where: needed.contains) {
             kept.append(step)
@@ -332,7 +364,9 @@ struct GraphEvaluator {
             kept[index].releases.append(slot)
         }
         var template = [Tensor?](repeating: nil, count: slotCount)
-        for (slot, tensor) in constantTemplate where needed.contains(slot) || outputSlots.contains(slot) { template[slot] = tensor }
+        for (slot, constant) in constantTemplate where needed.contains(slot) || outputSlots.contains(slot) {
+            template[slot] = try constant.tensor()
+        }
         return ExecutionPlan(template: template, steps: kept, inputSlots: inputSlots, outputs: planOutputs)
     }
 }

@@ -15,7 +15,8 @@ import Tensors
 /// once (`ProjectedEmbedding`) and the fused step also reads the tokens.
 enum RecurrentFusion {
     /// `packing` shares projected embedding tables with the other signatures of the model being compiled.
-    static func fuse(_ steps: [PlanStep], constants: [Int: Tensor] = [:], packing: WeightPacking = WeightPacking()) -> [PlanStep] {
+    static func fuse(_ steps: [PlanStep], constants: PlanConstants = PlanConstants([:]),
+                     packing: WeightPacking = WeightPacking()) -> [PlanStep] {
         var producers: [Int: Int] = [:]
         for (index, step) in steps.enumerated() {
             for slot in step.outputs { producers[slot] = index }
@@ -28,7 +29,7 @@ enum RecurrentFusion {
             var location = "\(step.location) as a fused \(kernel.cell) loop"
             if let (table, tokens) = embeddingLookup(step.inputs[kernel.layout.inputSequence], steps, producers, constants),
                let embedding = packing.projectedEmbedding(table, weights: kernel.weights, make: {
-                   ProjectedEmbedding(embedding: table, weights: kernel.weights)
+                   constants.read(table).flatMap { ProjectedEmbedding(embedding: $0, weights: kernel.weights) }
                }) {
                 kernel.embedding = embedding
                 inputs.append(tokens)
@@ -42,13 +43,13 @@ enum RecurrentFusion {
     /// The constant table and the token slot of `TensorListFromTensor(Transpose(GatherV2(table, tokens,
     /// axis 0), [1, 0, 2]))` writing `list`, as Keras builds the input of a recurrent layer after an Embedding.
     private static func embeddingLookup(
-        _ list: Int, _ steps: [PlanStep], _ producers: [Int: Int], _ constants: [Int: Tensor]
-    ) -> (table: Tensor, tokens: Int)? {
+        _ list: Int, _ steps: [PlanStep], _ producers: [Int: Int], _ constants: PlanConstants
+    ) -> (table: LoadConstant, tokens: Int)? {
         func producer<K: Kernel>(_ slot: Int, _ type: K.Type) -> (PlanStep, K)? {
             guard let index = producers[slot], let kernel = steps[index].kernel as? K else { return nil }
             return (steps[index], kernel)
         }
-        func integers(_ slot: Int) -> [Int]? { constants[slot].flatMap { try? $0.integerValues() } }
+        func integers(_ slot: Int) -> [Int]? { constants.tensor(slot).flatMap { try? $0.integerValues() } }
         guard let (fromTensor, _) = producer(list, TensorListFromTensorKernel.self), fromTensor.inputs.count == 2,
               let (transpose, _) = producer(fromTensor.inputs[0], TransposeKernel.self), transpose.inputs.count == 2,
               integers(transpose.inputs[1]) == [1, 0, 2],

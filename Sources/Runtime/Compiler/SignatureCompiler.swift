@@ -5,7 +5,6 @@ import Tensors
 struct SignatureCompiler {
     let graph: IRGraph
     let store: VariableStore
-    let checkpoint: CheckpointReader?
     var options = RuntimeOptions()
 
     enum Outcome {
@@ -39,7 +38,7 @@ struct SignatureCompiler {
         }
         var store = self.store
         store.access = access
-        var evaluator = GraphEvaluator(graph: flat, store: store, checkpoint: checkpoint, allowsAssignments: false,
+        var evaluator = GraphEvaluator(graph: flat, store: store, allowsAssignments: false,
                                        feeds: feeds, reservedSlots: inputKeys.count,
                                        controlFlow: ControlFlowContext(graph: graph, options: options, depth: 0))
         try evaluator.evaluate()

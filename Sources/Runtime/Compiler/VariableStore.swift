@@ -1,3 +1,4 @@
+import SavedModel
 import Tensors
 
 /// What a `VarHandleOp` or `VariableV2` node evaluates to: the key of a variable in the store.
@@ -18,8 +19,9 @@ extension Tensor {
 }
 
 /// Variable values at load time, keyed by `shared_name` (resource variables) or node name (TF1 variables).
+/// A value restored from the checkpoint stays there until something needs its bytes.
 struct VariableStore {
-    var values: [String: Tensor] = [:]
+    var values: [String: LoadConstant] = [:]
     /// The variables some signature of the model assigns: read and written by plan steps at run time
     /// rather than folded (the others are constants while the model serves).
     var mutable: [String: MutableVariable] = [:]
@@ -29,6 +31,12 @@ struct VariableStore {
     var tables: [String: LookupTableResource] = [:]
     /// Packed weights shared between the steps and signatures compiled from this store.
     let packing = WeightPacking()
+    /// The checkpoint's tensors, read when first needed; nil for a model without variables.
+    let stored: CheckpointTensors?
+
+    init(checkpoint: CheckpointReader?) {
+        stored = checkpoint.map(CheckpointTensors.init)
+    }
 }
 
 /// The variables one signature's compilation used: those whose values it folded in as constants and

@@ -261,6 +261,17 @@ struct FusedConv2DKernel: Kernel {
         plainFilter = packed == nil ? filter : nil
     }
 
+    /// A filter of `shape` kept only as `packed` (packed for this convolution and epilogue).
+    init(conv: Conv2DKernel, packed: PackedWeights, filterShape: Shape, epilogue: GEMMEpilogue, addsResidual: Bool) {
+        self.conv = conv
+        self.epilogue = epilogue
+        self.addsResidual = addsResidual
+        self.filterShape = filterShape
+        filterType = .float32
+        self.packed = packed
+        plainFilter = nil
+    }
+
     /// Whether the convolution's steps allow the Winograd route (the filter decides the rest).
     static func allowsWinograd(_ conv: Conv2DKernel) -> Bool {
         conv.strides == (1, 1) && conv.dilations == (1, 1)

@@ -31,6 +31,16 @@ struct FusedMatMulKernel: Kernel {
         plainWeights = packed == nil ? weights : nil
     }
 
+    /// A constant right-hand side of `shape` kept only as `packed` (packed with this epilogue).
+    init(matMul: MatMulKernel, packed: PackedWeights, shape: Shape, epilogue: GEMMEpilogue) {
+        self.matMul = matMul
+        self.epilogue = epilogue
+        weightsShape = shape
+        weightsType = .float32
+        self.packed = packed
+        plainWeights = nil
+    }
+
     /// The constant right-hand side as MatMul reads it, rebuilt from the packed panels when only those are
     /// kept (for load-time pattern matching; a run never needs it).
     var weights: Tensor? { plainWeights ?? packed?.matrix(transposed: matMul.transposeB) }
