@@ -235,9 +235,10 @@ def test_gzip_channel(stubs, pixels, expected):
 
 
 def test_deadline_expires(stubs, channel, pixels):
+    """A 1 µs deadline passes before any answer can arrive (100 µs no longer did for this request)."""
     stub = stubs["prediction_service_pb2_grpc"].PredictionServiceStub(channel)
     with pytest.raises(grpc.RpcError) as raised:
-        stub.Predict(predict_request(stubs, np.repeat(pixels, 512, axis=0)), timeout=0.0001)
+        stub.Predict(predict_request(stubs, np.repeat(pixels, 512, axis=0)), timeout=0.000001)
     assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
