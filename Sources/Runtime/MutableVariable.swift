@@ -27,12 +27,20 @@ final class MutableVariable: Sendable {
         return tensor
     }
 
+    /// The lock's closure does not throw: ThreadSanitizer reports the accesses inside a `withLock` whose
+    /// closure has a typed `throws` as races, though the lock holds; the error is carried out instead.
     func update(_ update: VariableUpdate, with input: Tensor) throws(ServingError) {
-        try value.withLock { (current: inout Tensor?) throws(ServingError) in
-            let next = try update.next(current, input, key: key)
-            if case .buffer(let buffer) = next.storage { buffer.endCharge() }
-            current = next
+        let outcome: Result<Void, ServingError> = value.withLock { current in
+            do throws(ServingError) {
+                let next = try update.next(current, input, key: key)
+                if case .buffer(let buffer) = next.storage { buffer.endCharge() }
+                current = next
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
         }
+        try outcome.get()
     }
 }
 
