@@ -1,4 +1,4 @@
-import Synchronization
+import Foundation
 import Tensors
 
 /// A variable that a serving signature assigns. Its value lives here, in the compiled model, rather than
@@ -8,39 +8,41 @@ import Tensors
 /// Each read and each update is atomic (an update computes the next value while holding the lock, so
 /// concurrent AssignAdd steps all count); runs that overlap see each other's writes in whatever order
 /// they happen, as in TensorFlow.
-final class MutableVariable: Sendable {
+final class MutableVariable: @unchecked Sendable {
     let key: String
-    private let value: Mutex<Tensor?>
+    /// Guards `value`. A pthread lock rather than `Synchronization.Mutex`: ThreadSanitizer reports the
+    /// accesses inside `Mutex.withLock` bodies that handle errors as races, and it understands this lock.
+    private let lock = NSLock()
+    private var value: Tensor?
 
     /// `value` nil: the variable has no value until a signature assigns one.
     init(key: String, value: Tensor?) {
         self.key = key
-        self.value = Mutex(value)
+        self.value = value
     }
 
-    var isInitialized: Bool { value.withLock { $0 != nil } }
+    var isInitialized: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value != nil
+    }
 
     func read() throws(ServingError) -> Tensor {
-        guard let tensor = value.withLock({ $0 }) else {
+        lock.lock()
+        let tensor = value
+        lock.unlock()
+        guard let tensor else {
             throw .failedPrecondition("variable '\(key)' is read before anything assigned it a value")
         }
         return tensor
     }
 
-    /// The lock's closure does not throw: ThreadSanitizer reports the accesses inside a `withLock` whose
-    /// closure has a typed `throws` as races, though the lock holds; the error is carried out instead.
     func update(_ update: VariableUpdate, with input: Tensor) throws(ServingError) {
-        let outcome: Result<Void, ServingError> = value.withLock { current in
-            do throws(ServingError) {
-                let next = try update.next(current, input, key: key)
-                if case .buffer(let buffer) = next.storage { buffer.endCharge() }
-                current = next
-                return .success(())
-            } catch {
-                return .failure(error)
-            }
-        }
-        try outcome.get()
+        lock.lock()
+        defer { lock.unlock() }
+        let next = try update.next(value, input, key: key)
+        if case .buffer(let buffer) = next.storage { buffer.endCharge() }
+        value = next
     }
 }
 
