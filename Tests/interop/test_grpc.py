@@ -234,12 +234,19 @@ def test_gzip_channel(stubs, pixels, expected):
                                    np.repeat(expected, 64, axis=0), rtol=1e-5, atol=1e-6)
 
 
-def test_deadline_expires(stubs, channel, pixels):
-    """A 1 µs deadline passes before any answer can arrive (100 µs no longer did for this request)."""
-    stub = stubs["prediction_service_pb2_grpc"].PredictionServiceStub(channel)
-    with pytest.raises(grpc.RpcError) as raised:
-        stub.Predict(predict_request(stubs, np.repeat(pixels, 512, axis=0)), timeout=0.000001)
-    assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+def test_deadline_expires(stubs, pixels, tmp_path):
+    """A call whose deadline passes while it waits for its batch (a 300 ms batch timeout, a 50 ms deadline)
+    ends DEADLINE_EXCEEDED, however fast the model is."""
+    from conftest import grpc_channel_to_own_server
+
+    batching = tmp_path / "batching.config"
+    batching.write_text("max_batch_size { value: 64 }\nbatch_timeout_micros { value: 300000 }\n")
+    with grpc_channel_to_own_server(f"--model_config_file={REPO / 'config/models.config'}", "--enable_batching",
+                                    f"--batching_parameters_file={batching}") as slow_channel:
+        stub = stubs["prediction_service_pb2_grpc"].PredictionServiceStub(slow_channel)
+        with pytest.raises(grpc.RpcError) as raised:
+            stub.Predict(predict_request(stubs, pixels), timeout=0.05)
+        assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
 
 
 def test_unknown_method_is_unimplemented(channel):
