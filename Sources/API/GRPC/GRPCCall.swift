@@ -81,10 +81,6 @@ final class GRPCCall: Sendable {
     /// Sends `message` as the call's response.
     func succeed(_ message: some SwiftProtobuf.Message) {
         guard !isFinished else { return }
-        if isPastDeadline {
-            fail(GRPCStatus(.deadlineExceeded, "Deadline exceeded before the response was ready"))
-            return
-        }
         let bytes: [UInt8]
         do {
             bytes = try message.serializedBytes()
@@ -92,7 +88,7 @@ final class GRPCCall: Sendable {
             fail(GRPCStatus(.internal, "Could not serialize the response: \(error)"))
             return
         }
-        finish(GRPCResponse.message(bytes, encoding: head.responseEncoding(size: bytes.count)), status: .ok)
+        succeed(serialized: bytes)
     }
 
     /// Sends an already serialized response message.
