@@ -68,11 +68,16 @@ struct VariableUpdate: Sendable {
     /// Whether the op's input becomes the value as it is (no arithmetic with the current value).
     var replacesValue: Bool { arithmetic == nil }
 
+    /// Refuses an input of another dtype than the variable already holds.
+    func checkDType(_ current: DType?, _ input: DType, key: String) throws(ServingError) {
+        if let current, current != input {
+            throw .invalidArgument("\(op) gives variable '\(key)', which holds \(current), a \(input) value")
+        }
+    }
+
     /// The value variable `key` has after the op, from the one it has before (nil when it has none).
     func next(_ current: Tensor?, _ input: Tensor, key: String) throws(ServingError) -> Tensor {
-        if let current, current.dtype != input.dtype {
-            throw .invalidArgument("\(op) gives variable '\(key)', which holds \(current.dtype), a \(input.dtype) value")
-        }
+        try checkDType(current?.dtype, input.dtype, key: key)
         guard let arithmetic else { return input }
         guard let current else {
             throw .failedPrecondition("\(op) updates variable '\(key)', which has no value yet")

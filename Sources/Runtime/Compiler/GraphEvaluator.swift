@@ -130,20 +130,17 @@ struct GraphEvaluator {
         if allowsAssignments {
             var input = try knownInput(node, 1, "value")
             if let source = input.loaded?.variableHandle, source.isReference { input = try variableValue(source, node) }
-            guard update.replacesValue else {
-                do {
-                    let current = try store.values[target.key].map { constant throws(ServingError) in try read(constant, for: node) }
-                    store.values[target.key] = .tensor(try update.next(current, try read(input, for: node), key: target.key))
-                } catch {
-                    throw ServingError(error.code, "\(node.location): \(error.message)")
+            do {
+                if update.replacesValue {
+                    try update.checkDType(store.values[target.key]?.dtype, input.dtype, key: target.key)
+                    store.values[target.key] = input
+                } else {
+                    let current = try store.values[target.key].map { constant throws(ServingError) in try constant.tensor() }
+                    store.values[target.key] = .tensor(try update.next(current, try input.tensor(), key: target.key))
                 }
-                return result
+            } catch {
+                throw ServingError(error.code, "\(node.location): \(error.message)")
             }
-            if let current = store.values[target.key], current.dtype != input.dtype {
-                throw .invalidArgument(
-                    "\(node.location): \(node.op) gives variable '\(target.key)', which holds \(current.dtype), a \(input.dtype) value")
-            }
-            store.values[target.key] = input
             return result
         }
         guard let variable = store.mutable[target.key] else {
