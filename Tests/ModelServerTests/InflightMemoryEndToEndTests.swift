@@ -90,7 +90,7 @@ struct InflightMemoryEndToEndTests {
                          "-H", "content-type: application/json", "--data-binary", "@\(hostileBody.path)",
                          "-w", "%{http_code}\n"]
         for index in 0..<64 { arguments += ["-o", outputs.appendingPathComponent("\(index).json").path, url] }
-        let barrage = Task { try await runCurl(arguments, timeout: 120) }
+        let barrage = try BackgroundCurl(arguments)
 
         var goodStatuses: [Int] = []
         for _ in 0..<20 {
@@ -100,7 +100,7 @@ struct InflightMemoryEndToEndTests {
                 #expect((good.json as? [String: Any])?["outputs"] as? Double == 15, "\(good.text)")
             }
         }
-        let hostile = try await barrage.value
+        let hostile = try await barrage.output(timeout: 120)
         let codes = hostile.split(separator: "\n").compactMap { Int($0) }
         let peak = Self.peakResidentBytes(server.process.processIdentifier) ?? .max
 
@@ -140,17 +140,26 @@ struct InflightMemoryEndToEndTests {
     }
 }
 
-/// Runs curl with `arguments` and returns its standard output.
-func runCurl(_ arguments: [String], timeout: TimeInterval) async throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
-    if process.isRunning { process.terminate() }
-    return String(decoding: data, as: UTF8.self)
+/// A curl started at once on the calling thread, so it runs while the test goes on; its standard
+/// output must stay within a pipe's buffer.
+struct BackgroundCurl {
+    private let process = Process()
+    private let pipe = Pipe()
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = arguments
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// Waits for curl to exit, terminating it after `timeout` seconds, and returns its standard output.
+    func output(timeout: TimeInterval) async throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
 }

@@ -162,9 +162,7 @@ struct HTTPServerTests {
             handler: handler
         )
         let ports = try await server.start()
-        let request = Task {
-            try await runTool("curl", ["-s", flag, "--max-time", "10", "-w", " %{http_code}", "http://127.0.0.1:\(ports[0])/delay?ms=1500"])
-        }
+        let request = try RunningTool("curl", ["-s", flag, "--max-time", "10", "-w", " %{http_code}", "http://127.0.0.1:\(ports[0])/delay?ms=1500"])
         let waitLimit = ContinuousClock.now + .seconds(10)
         while handler.counter.value == 0 && ContinuousClock.now < waitLimit {
             try await Task.sleep(for: .milliseconds(10))
@@ -173,7 +171,7 @@ struct HTTPServerTests {
         let started = ContinuousClock.now
         await server.shutdown(drainTimeout: .seconds(30))
         let elapsed = ContinuousClock.now - started
-        let result = try await request.value
+        let result = try await request.finish()
         #expect(result.text == "late 200", "\(result.stderr)")
         // Shutdown returns when the last request is answered, not at the drain deadline (generous for loaded CI machines).
         #expect(elapsed < .seconds(20))

@@ -54,51 +54,72 @@ enum TestError: Error {
     case toolMissing(String)
 }
 
-/// Runs a command-line client with a hard timeout, optionally feeding `stdin`; input and output
-/// go through temporary files so a large body cannot block on a pipe.
-func runTool(_ tool: String, _ arguments: [String], stdin: String? = nil, timeout: Double = 30) async throws -> ProcessResult {
-    let path = "/usr/bin/\(tool)"
-    guard FileManager.default.isExecutableFile(atPath: path) else { throw TestError.toolMissing(tool) }
-    let directory = FileManager.default.temporaryDirectory
-    let inURL = directory.appendingPathComponent("transport-\(UUID().uuidString).in")
-    let outURL = directory.appendingPathComponent("transport-\(UUID().uuidString).out")
-    let errURL = directory.appendingPathComponent("transport-\(UUID().uuidString).err")
-    try Data((stdin ?? "").utf8).write(to: inURL)
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    defer {
-        for url in [inURL, outURL, errURL] { try? FileManager.default.removeItem(at: url) }
+/// A command-line client that is already running, with its input and output in temporary files
+/// so a large body cannot block on a pipe.
+final class RunningTool {
+    private let process: Process
+    private let files: [URL]
+    private let handles: [FileHandle]
+    private let outURL: URL
+    private let errURL: URL
+
+    /// Starts `tool` at once, on the calling thread, so it runs even while the test's tasks wait
+    /// for a thread of their own.
+    init(_ tool: String, _ arguments: [String], stdin: String? = nil) throws {
+        let path = "/usr/bin/\(tool)"
+        guard FileManager.default.isExecutableFile(atPath: path) else { throw TestError.toolMissing(tool) }
+        let directory = FileManager.default.temporaryDirectory
+        let inURL = directory.appendingPathComponent("transport-\(UUID().uuidString).in")
+        outURL = directory.appendingPathComponent("transport-\(UUID().uuidString).out")
+        errURL = directory.appendingPathComponent("transport-\(UUID().uuidString).err")
+        files = [inURL, outURL, errURL]
+        try Data((stdin ?? "").utf8).write(to: inURL)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let inHandle = try FileHandle(forReadingFrom: inURL)
+        let outHandle = try FileHandle(forWritingTo: outURL)
+        let errHandle = try FileHandle(forWritingTo: errURL)
+        handles = [inHandle, outHandle, errHandle]
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if stdin != nil { process.standardInput = inHandle }
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        try process.run()
     }
-    let inHandle = try FileHandle(forReadingFrom: inURL)
-    let outHandle = try FileHandle(forWritingTo: outURL)
-    let errHandle = try FileHandle(forWritingTo: errURL)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    if stdin != nil { process.standardInput = inHandle }
-    process.standardOutput = outHandle
-    process.standardError = errHandle
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    var timedOut = false
-    while process.isRunning {
-        if Date() > deadline {
-            process.terminate()
-            timedOut = true
-            break
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        for handle in handles { try? handle.close() }
+        for url in files { try? FileManager.default.removeItem(at: url) }
+    }
+
+    /// Waits for the tool to exit, terminating it after `timeout` seconds.
+    func finish(timeout: Double = 30) async throws -> ProcessResult {
+        let deadline = Date().addingTimeInterval(timeout)
+        var timedOut = false
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                timedOut = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(20))
         }
-        try await Task.sleep(for: .milliseconds(20))
+        process.waitUntilExit()
+        return ProcessResult(
+            status: process.terminationStatus,
+            stdout: try Data(contentsOf: outURL),
+            stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self),
+            timedOut: timedOut
+        )
     }
-    process.waitUntilExit()
-    try inHandle.close()
-    try outHandle.close()
-    try errHandle.close()
-    return ProcessResult(
-        status: process.terminationStatus,
-        stdout: try Data(contentsOf: outURL),
-        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self),
-        timedOut: timedOut
-    )
+}
+
+/// Runs a command-line client with a hard timeout, optionally feeding `stdin`.
+func runTool(_ tool: String, _ arguments: [String], stdin: String? = nil, timeout: Double = 30) async throws -> ProcessResult {
+    try await RunningTool(tool, arguments, stdin: stdin).finish(timeout: timeout)
 }
 
 func withServer(
