@@ -45,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard flags.maxTensorElements > 0 else {
             throw ValidationError("--max_tensor_elements must be at least 1")
         }
+        guard flags.maxTensorBytes > 0 else {
+            throw ValidationError("--max_tensor_bytes must be at least 1")
+        }
         guard flags.sslHandshakeTimeoutSeconds > 0 else {
             throw ValidationError("--ssl_handshake_timeout_seconds must be at least 1")
         }
@@ -71,6 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
             routes.append(MetricsRoute(path: metricsPath) { registry.emitToBuffer() }.route)
         }
         RequestMemory.maxTensorElements = flags.maxTensorElements
+        RequestMemory.maxTensorBytes = flags.maxTensorBytes
         RequestMemory.budget.limitBytes = flags.maxInflightRequestBytes > 0 ? flags.maxInflightRequestBytes : .max
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var tls = try flags.sslConfigFile.map { path in try ConfigFiles.tlsSettings(path: path) }

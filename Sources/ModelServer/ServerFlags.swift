@@ -129,6 +129,10 @@ struct ServerFlags: ParsableArguments {
             help: "Most elements one request tensor, or one tensor a computation makes for a request (Fill, Tile, Range, ...), may have.")
     var maxTensorElements: Int = RequestMemory.defaultMaxTensorElements
 
+    @Option(name: .customLong("max_tensor_bytes"),
+            help: "Most bytes of values one request tensor, or one tensor a computation makes for a request, may hold.")
+    var maxTensorBytes: Int = RequestMemory.defaultMaxTensorBytes
+
     @Option(name: .customLong("monitoring_config_file"),
             help: "A MonitoringConfig text proto; prometheus_config { enable: true } serves Prometheus metrics on every port at prometheus_config.path (default /monitoring/prometheus/metrics).")
     var monitoringConfigFile: String?

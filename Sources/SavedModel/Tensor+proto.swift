@@ -3,6 +3,23 @@ import TFProtos
 import Tensors
 
 extension Tensor {
+    /// Refuses a request's TensorProto whose shape has more than `elementLimit` elements
+    /// (`--max_tensor_elements` by default) or whose values would hold more than `--max_tensor_bytes`,
+    /// before anything is expanded: a shape with no values becomes zeros.
+    public static func checkRequestSize(
+        of proto: Tensorflow_TensorProto, elementLimit: Int = RequestMemory.maxTensorElements
+    ) throws(ServingError) {
+        let dims = proto.tensorShape.dim.lazy.map(\.size)
+        let what = { "a \(proto.tensorShape.dim.map(\.size)) tensor" }
+        try RequestMemory.checkElementCount(dims, limit: elementLimit, what: what())
+        guard let dtype = DType(tensorFlowValue: proto.dtype.rawValue), dtype.isFixedSize else { return }
+        let elements = dims.reduce(1) { $1 >= 0 ? $0 * Int($1) : $0 }
+        let (bytes, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
+        guard !overflow, bytes <= RequestMemory.maxTensorBytes else {
+            throw RequestMemory.tooManyBytes(overflow ? .max : bytes, what: "a \(dtype)\(proto.tensorShape.dim.map(\.size)) tensor")
+        }
+    }
+
     /// Decodes a `TensorProto`: values come from `tensor_content` (raw little-endian bytes) or from
     /// the typed `*_val` field of the dtype, where the last value repeats to fill the shape and no
     /// values at all means zeros. float16 and bfloat16 values are 16-bit patterns in `half_val`;

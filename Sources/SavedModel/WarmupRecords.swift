@@ -63,7 +63,7 @@ public enum WarmupRecords {
     }
 
     /// The inputs of a warmup predict request as tensors. Each shape is checked against `limit` elements
-    /// (`--max_tensor_elements`) before its tensor is built, as for a request that arrives over gRPC: a
+    /// (`--max_tensor_elements`, and its bytes against `--max_tensor_bytes`) before its tensor is built, as for a request that arrives over gRPC: a
     /// TensorProto with a shape and no values expands to zeros, so a few bytes of the file could
     /// otherwise make loading allocate gigabytes.
     public static func inputs(
@@ -72,8 +72,7 @@ public enum WarmupRecords {
         var inputs: [String: Tensor] = [:]
         for (name, proto) in request.inputs {
             do throws(ServingError) {
-                try RequestMemory.checkElementCount(
-                    proto.tensorShape.dim.lazy.map(\.size), limit: limit, what: "a \(proto.tensorShape.dim.map(\.size)) tensor")
+                try Tensor.checkRequestSize(of: proto, elementLimit: limit)
                 inputs[name] = try Tensor(proto: proto)
             } catch {
                 throw ServingError(error.code, "input '\(name)': \(error.message)")

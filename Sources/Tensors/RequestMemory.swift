@@ -1,8 +1,8 @@
 import Synchronization
 
 /// The process-wide bounds on what requests may make the server hold: the bytes of all requests in
-/// flight (`--max_inflight_request_bytes`, `budget`) and the elements of any one tensor a request
-/// brings or makes a model compute (`--max_tensor_elements`).
+/// flight (`--max_inflight_request_bytes`, `budget`) and the elements and bytes of any one tensor a
+/// request brings or makes a model compute (`--max_tensor_elements`, `--max_tensor_bytes`).
 ///
 /// Request bodies are charged by the transport, decoded inputs by the layer that queues them, and
 /// every tensor buffer of 64 KiB or more created inside `charging` (a model run) is charged from its
@@ -17,15 +17,28 @@ public enum RequestMemory {
     /// How refusals name `maxTensorElements`.
     public static let tensorElementsFlag = "--max_tensor_elements"
 
+    /// How refusals name `maxTensorBytes`.
+    public static let tensorBytesFlag = "--max_tensor_bytes"
+
     /// The default of `maxTensorElements`: 2^28.
     public static let defaultMaxTensorElements = 1 << 28
+    /// The default of `maxTensorBytes`: 1 GiB, what the default element cap allows of float32.
+    public static let defaultMaxTensorBytes = 1 << 30
 
     private static let tensorElements = Atomic<Int>(defaultMaxTensorElements)
+    private static let tensorBytes = Atomic<Int>(defaultMaxTensorBytes)
 
     /// The most elements one request tensor, or one tensor a model computes for a request, may have.
     public static var maxTensorElements: Int {
         get { tensorElements.load(ordering: .relaxed) }
         set { tensorElements.store(newValue, ordering: .relaxed) }
+    }
+
+    /// The most bytes of elements one request tensor, or one tensor a model computes for a request,
+    /// may hold (fixed-size dtypes).
+    public static var maxTensorBytes: Int {
+        get { tensorBytes.load(ordering: .relaxed) }
+        set { tensorBytes.store(newValue, ordering: .relaxed) }
     }
 
     /// The charge of the model run on this thread, if any.
@@ -70,6 +83,25 @@ public enum RequestMemory {
             }
             elements = product
         }
+    }
+
+    /// Refuses `count` elements of `elementBytes` each when they pass `maxTensorElements` or
+    /// `maxTensorBytes`; returns the byte count. `what` names the tensor in the error.
+    public static func checkTensorSize(
+        elements count: Int, elementBytes: Int, what: @autoclosure () -> String
+    ) throws(ServingError) -> Int {
+        guard count <= maxTensorElements else { throw tooManyElements(count, what: what()) }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: elementBytes)
+        guard !overflow, bytes <= maxTensorBytes else {
+            throw tooManyBytes(overflow ? .max : bytes, what: what())
+        }
+        return bytes
+    }
+
+    /// The RESOURCE_EXHAUSTED for a tensor of `bytes` over `maxTensorBytes`.
+    public static func tooManyBytes(_ bytes: Int, what: String) -> ServingError {
+        ServingError(.resourceExhausted,
+                     "\(what) would hold \(bytes) bytes, more than the limit of \(maxTensorBytes) (\(tensorBytesFlag))")
     }
 
     /// The RESOURCE_EXHAUSTED for a tensor of `count` elements over `limit`; the flag is named when the

@@ -138,6 +138,28 @@ struct InflightMemoryEndToEndTests {
         #expect(large.status == 429, "\(large.text)")
         #expect(large.text.contains("more than the limit of 1000000 (--max_tensor_elements)"), "\(large.text)")
     }
+
+    @Test func aTensorOverTheByteCapIsRefused() async throws {
+        let base = try Self.writeFillModel()
+        defer { try? FileManager.default.removeItem(at: base) }
+        let server = try ServerProcess(arguments: [
+            "--model_name=fill", "--model_base_path=\(base.path)", "--max_tensor_bytes=4000000",
+            "--file_system_poll_wait_seconds=0",
+        ])
+        defer { _ = server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/v1/models/fill:predict"
+        let waitLimit = Date().addingTimeInterval(30)
+        // 1000 x 1000 float32 is 4000000 bytes, exactly the cap; one more row is over it.
+        var atTheCap = try curl(url, http2: false, method: "POST", body: Self.body(1000, 1000))
+        while atTheCap.status != 200, Date() < waitLimit {
+            try await Task.sleep(for: .milliseconds(100))
+            atTheCap = try curl(url, http2: false, method: "POST", body: Self.body(1000, 1000))
+        }
+        #expect(atTheCap.status == 200)
+        let large = try curl(url, http2: false, method: "POST", body: Self.body(1001, 1000))
+        #expect(large.status == 429, "\(large.text)")
+        #expect(large.text.contains("would hold 4004000 bytes, more than the limit of 4000000 (--max_tensor_bytes)"), "\(large.text)")
+    }
 }
 
 /// A curl started at once on the calling thread, so it runs while the test goes on; its standard

@@ -178,4 +178,19 @@ import Tensors
         #expect(ShapeSpec(proto: unknown).dims == nil)
         #expect(ShapeSpec(proto: Tensorflow_TensorShapeProto()).dims == [])
     }
+
+    /// With the default caps a float32 tensor may use every element the element cap allows, and a
+    /// float64 one of the same shape is refused for its bytes; strings have no byte cap here.
+    @Test func requestSizeChecksElementsAndBytes() throws {
+        let cap = RequestMemory.defaultMaxTensorElements
+        #expect(RequestMemory.maxTensorBytes == RequestMemory.defaultMaxTensorBytes)
+        try Tensor.checkRequestSize(of: Self.proto(.dtFloat, [cap / 1024, 1024]))
+        try Tensor.checkRequestSize(of: Self.proto(.dtString, [cap / 1024, 1024]))
+        #expect(throws: ServingError(.resourceExhausted,
+            "a DT_DOUBLE[\(cap / 1024), 1024] tensor would hold \(cap * 8) bytes, more than the limit of \(1 << 30) (--max_tensor_bytes)")) {
+            try Tensor.checkRequestSize(of: Self.proto(.dtDouble, [cap / 1024, 1024]))
+        }
+        #expect(throws: ServingError.self) { try Tensor.checkRequestSize(of: Self.proto(.dtFloat, [cap, 2])) }
+        #expect(throws: ServingError.self) { try Tensor.checkRequestSize(of: Self.proto(.dtFloat, [1000]), elementLimit: 999) }
+    }
 }

@@ -131,8 +131,7 @@ extension GRPCService {
         try inputs(protos.keys.sorted().lazy.compactMap { name in
             protos[name].map { proto in
                 (name, { () throws(ServingError) in
-                    try RequestMemory.checkElementCount(
-                        proto.tensorShape.dim.lazy.map(\.size), what: "a \(proto.tensorShape.dim.map(\.size)) tensor")
+                    try Tensor.checkRequestSize(of: proto)
                     return try Tensor(proto: proto)
                 })
             }

@@ -108,7 +108,7 @@ struct PredictRequestWire {
         }
         guard count <= RequestMemory.maxTensorElements else { return nil }
         let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !overflow, byteCount == content.count else { return nil }
+        guard !overflow, byteCount == content.count, byteCount <= RequestMemory.maxTensorBytes else { return nil }
         return Tensor(dtype: dtype, shape: Shape(shapeDims), storage: .buffer(TensorBuffer(copying: content)))
     }
 

@@ -24,9 +24,8 @@ extension Tensor {
         let dims = axisMaps.map(\.count)
         let outputShape = Shape(dims)
         _ = try outputShape.checkedElementCount()
-        guard outputShape.elementCount <= RequestMemory.maxTensorElements else {
-            throw RequestMemory.tooManyElements(outputShape.elementCount, what: "a \(dtype)\(outputShape) tensor")
-        }
+        _ = try RequestMemory.checkTensorSize(
+            elements: outputShape.elementCount, elementBytes: dtype.byteSize, what: "a \(dtype)\(outputShape) tensor")
         let needsFill = axisMaps.contains { $0.contains(-1) }
         guard needsFill, let fill else {
             return try gatheredElements(mappedOffsets(axisMaps: axisMaps, inputShape: shape, missing: 0), shape: outputShape)

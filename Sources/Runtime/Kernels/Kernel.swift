@@ -55,14 +55,7 @@ extension Tensor {
 
     private static func checkedByteCount(_ dtype: DType, _ shape: Shape) throws(ServingError) -> Int {
         let count = try shape.checkedElementCount()
-        guard count <= RequestMemory.maxTensorElements else {
-            throw RequestMemory.tooManyElements(count, what: "a \(dtype)\(shape) tensor")
-        }
-        let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !overflow, bytes <= maximumTensorBytes else {
-            throw .resourceExhausted("a \(dtype)\(shape) tensor is larger than \(maximumTensorBytes) bytes")
-        }
-        return bytes
+        return try RequestMemory.checkTensorSize(elements: count, elementBytes: dtype.byteSize, what: "a \(dtype)\(shape) tensor")
     }
 
     /// The elements as a mutable typed pointer; only valid on a tensor being built.
