@@ -232,6 +232,21 @@ struct JSONScanner {
         return matches
     }
 
+    /// Reads a number when the next non-whitespace bytes start one (a digit, or `-` and a digit);
+    /// nil, consuming nothing but whitespace, when they do not.
+    @inline(__always)
+    mutating func readNumberIfPresent() throws(ServingError) -> JSONNumber? {
+        skipWhitespace()
+        guard position < bytes.count else { return nil }
+        var first = bytes[position]
+        if first == UInt8(ascii: "-") {
+            guard position + 1 < bytes.count else { return nil }
+            first = bytes[position + 1]
+        }
+        guard isDigit(first) else { return nil }
+        return try readNumber()
+    }
+
     /// A scalar token at the current position: a number, a bare NaN/Infinity, true/false or null.
     mutating func readScalarToken() throws(ServingError) -> JSONScalarToken {
         skipWhitespace()

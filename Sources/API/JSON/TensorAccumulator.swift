@@ -23,6 +23,12 @@ struct TensorAccumulator {
         count += 1
     }
 
+    /// Appends a float32 element; only for an accumulator of float32.
+    @inline(__always)
+    mutating func appendFloat32(_ value: Float) {
+        appendRaw(value)
+    }
+
     private func mismatch(_ got: String) -> ServingError {
         .invalidArgument("input '\(name)' expects \(dtype.tensorFlowName) values, got \(got)")
     }

@@ -330,7 +330,14 @@ struct KServeInferParser {
         case UInt8(ascii: "["):
             try scanner.open(UInt8(ascii: "["))
             if scanner.closesEmptyArray() { return }
-            repeat { try readData(into: &accumulator) } while try scanner.nextArrayElement()
+            let isFloat32 = accumulator.dtype == .float32
+            repeat {
+                if isFloat32, let number = try scanner.readNumberIfPresent() {
+                    accumulator.appendFloat32(scanner.floatValue(number))
+                } else {
+                    try readData(into: &accumulator)
+                }
+            } while try scanner.nextArrayElement()
         case UInt8(ascii: "\""):
             guard accumulator.dtype == .string else { throw mismatch("a string") }
             try accumulator.appendString(try scanner.readString())
