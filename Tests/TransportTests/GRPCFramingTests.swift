@@ -202,4 +202,13 @@ struct GRPCFramingTests {
         #expect(failure.headers.contains(HeaderField("grpc-message", "no model%0A50%25")))
         #expect(failure.headers.contains { $0.name == "grpc-accept-encoding" })
     }
+
+    @Test(arguments: [
+        ("application/grpc", true), ("application/grpc+proto", true), ("Application/GRPC", true),
+        ("application/grpc; charset=utf-8", true), (" application/grpc+proto ;x=1", true),
+        ("application/grpc-web", false), ("application/json", false), ("", false), ("application/grpc+json", false),
+    ])
+    func grpcContentTypes(value: String, accepted: Bool) {
+        #expect(GRPCRequestHead.isGRPCContentType(value) == accepted, "\(value)")
+    }
 }

@@ -61,6 +61,7 @@ public struct GRPCRequestHead: Sendable {
 
     /// `application/grpc`, `application/grpc+proto`, optionally with parameters; not grpc-web or other codecs.
     static func isGRPCContentType(_ value: String) -> Bool {
+        if value == "application/grpc" || value == "application/grpc+proto" { return true }
         let base = value.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: " \t").lowercased() } ?? ""
         return base == "application/grpc" || base == "application/grpc+proto"
     }
