@@ -6,8 +6,9 @@
 #   MODELS       models to run (default "mlp cnn")
 #   PROTOCOLS    any of grpc rest_row rest_columnar kserve_json kserve_binary kserve_grpc (default all)
 #   LOADS        "clients:streams" pairs (default "1:1 16:1 64:1 4:16")
-#   MODES        any of off on timeout (default "off on"): on = --enable_batching with max_batch_size 64
-#                and the default (adaptive) scheduling; timeout = TF Serving's 1 ms batch_timeout_micros
+#   MODES        any of off on timeout target (default "off on"): on = --enable_batching with max_batch_size 64
+#                and the default (adaptive) scheduling; timeout = TF Serving's 1 ms batch_timeout_micros;
+#                target = on with --batching_latency_target_micros=$LATENCY_TARGET_MICROS (default 1000)
 #   SCRATCH_PATH build directory (default .build)
 #   PLOT         also draw latency against throughput into this PNG (scripts/plot_bench.sh)
 # Prints one row per (model, mode, protocol, load): req/s, mean, p50, p99 (µs), failed requests (h2load
@@ -47,6 +48,8 @@ start_server() { # model mode
     case "$2" in
         on) args+=(--batching_parameters_file="$work/batching_on.txt") ;;
         timeout) args+=(--batching_parameters_file="$work/batching_timeout.txt") ;;
+        target) args+=(--batching_parameters_file="$work/batching_on.txt"
+                       --batching_latency_target_micros="${LATENCY_TARGET_MICROS:-1000}") ;;
     esac
     "$server" "${args[@]}" > "$work/server.log" 2>&1 &
     pid=$!

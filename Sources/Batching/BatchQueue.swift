@@ -26,6 +26,8 @@ public final class BatchQueue: @unchecked Sendable {
     var executions = 0
     var executedRequests = 0
     var executedRows = 0
+    /// What executions of this queue cost, for `options.latencyTargetMicros`.
+    var costModel = ExecutionCostModel()
 
     init(name: String, options: BatchingOptions, scheduler: BatchScheduler, depth: Gauge?, process: @escaping BatchProcessor) {
         self.name = name
@@ -77,7 +79,13 @@ public final class BatchQueue: @unchecked Sendable {
 
     var capacityRows: Int { options.maxEnqueuedBatches * options.maxBatchSize }
 
-    var executionRows: Int { options.executionBatchSize }
+    /// The most rows one execution takes: `executionBatchSize`, or fewer when a latency target
+    /// allows only what the measured cost fits into half of it (a request may wait for one
+    /// execution and then run in the next).
+    var executionRows: Int {
+        guard let target = options.latencyTargetMicros else { return options.executionBatchSize }
+        return costModel.rows(within: Double(target) * 500, limit: options.executionBatchSize)
+    }
 
     /// When the oldest request's batch is due, in monotonic nanoseconds; nil when it waits for a
     /// running execution of this queue to finish instead of a time (adaptive batching).

@@ -114,9 +114,12 @@ public final class BatchScheduler: @unchecked Sendable {
                 let depth = queue.pending.count - queue.pendingHead
                 condition.unlock()
                 queue.depth?.record(depth)
-                Self.run(tasks, on: queue)
+                let measured = Self.run(tasks, on: queue)
                 condition.lock()
                 queue.running -= 1
+                if let measured, queue.options.latencyTargetMicros != nil {
+                    queue.costModel.record(rows: measured.rows, nanoseconds: measured.nanoseconds)
+                }
                 continue
             }
             if stopping { break }
@@ -131,8 +134,10 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     /// Runs tasks as one execution: merge inputs along dimension 0 (padding to an allowed size),
-    /// process, split outputs back by rows.
-    static func run(_ tasks: [BatchTask], on queue: BatchQueue) {
+    /// process, split outputs back by rows. Returns the rows computed and how long the computation
+    /// took when it succeeded.
+    @discardableResult
+    static func run(_ tasks: [BatchTask], on queue: BatchQueue) -> (rows: Int, nanoseconds: UInt64)? {
         let now = DispatchTime.now().uptimeNanoseconds
         let metrics = queue.scheduler.metrics
         var live: [BatchTask] = []
@@ -149,7 +154,7 @@ public final class BatchScheduler: @unchecked Sendable {
                 live.append(task)
             }
         }
-        guard let first = live.first else { return }
+        guard let first = live.first else { return nil }
         let rows = live.reduce(0) { $0 + ($1.rows ?? 0) }
         // Requests that cannot be merged (no common dimension 0) or hold no rows run as they are.
         let paddedRows = queue.options.enabled && first.rows != nil && rows > 0 ? queue.options.paddedSize(for: rows) : rows
@@ -159,16 +164,19 @@ public final class BatchScheduler: @unchecked Sendable {
         }
         if live.count == 1, paddedRows == rows {
             let result: Result<[String: Tensor], ServingError>
+            var measured: (rows: Int, nanoseconds: UInt64)?
             let started = MonotonicClock.nanoseconds()
             do throws(ServingError) {
                 let outputs = try queue.process(first.inputs)
-                first.computeLatency?.record(nanoseconds: MonotonicClock.nanoseconds(since: started))
+                let computed = MonotonicClock.nanoseconds(since: started)
+                first.computeLatency?.record(nanoseconds: computed)
+                measured = first.rows.map { ($0, computed) }
                 result = .success(outputs)
             } catch {
                 result = .failure(error)
             }
             first.completion(result)
-            return
+            return measured
         }
         do throws(ServingError) {
             let merged = try merge(live, paddedRows: paddedRows)
@@ -177,8 +185,10 @@ public final class BatchScheduler: @unchecked Sendable {
             let computed = MonotonicClock.nanoseconds(since: started)
             for task in live { task.computeLatency?.record(nanoseconds: computed) }
             try split(outputs, among: live, totalRows: paddedRows, queueName: queue.name)
+            return (paddedRows, computed)
         } catch {
             for task in live { task.completion(.failure(error)) }
+            return nil
         }
     }
 

@@ -18,6 +18,10 @@ public struct BatchingOptions: Sendable, Hashable {
     /// Merge requests whose inputs differ in non-batch dimensions by padding each input, along those
     /// dimensions, to the largest in the batch with its own first element.
     public var padVariableLengthInputs: Bool
+    /// Adaptive batching only: keep each request's time in the queue and in its execution under this
+    /// many microseconds by capping executions at the rows the queue's measured cost allows (see
+    /// `ExecutionCostModel`); nil means executions take up to `executionBatchSize` rows.
+    public var latencyTargetMicros: Int?
 
     public init(
         enabled: Bool = false,
@@ -27,7 +31,8 @@ public struct BatchingOptions: Sendable, Hashable {
         allowedBatchSizes: [Int] = [],
         enableLargeBatchSplitting: Bool = false,
         maxExecutionBatchSize: Int? = nil,
-        padVariableLengthInputs: Bool = false
+        padVariableLengthInputs: Bool = false,
+        latencyTargetMicros: Int? = nil
     ) {
         self.enabled = enabled
         self.maxBatchSize = maxBatchSize
@@ -37,6 +42,7 @@ public struct BatchingOptions: Sendable, Hashable {
         self.enableLargeBatchSplitting = enableLargeBatchSplitting
         self.maxExecutionBatchSize = maxExecutionBatchSize
         self.padVariableLengthInputs = padVariableLengthInputs
+        self.latencyTargetMicros = latencyTargetMicros
     }
 
     /// Largest number of rows in one execution.
@@ -60,6 +66,15 @@ public struct BatchingOptions: Sendable, Hashable {
             guard maxExecutionBatchSize > 0, maxExecutionBatchSize <= maxBatchSize else {
                 throw BatchingConfigurationError(
                     "max_execution_batch_size must be in 1...max_batch_size (\(maxBatchSize)), got \(maxExecutionBatchSize)")
+            }
+        }
+        if let latencyTargetMicros {
+            guard latencyTargetMicros > 0 else {
+                throw BatchingConfigurationError("the batching latency target must be positive, got \(latencyTargetMicros)")
+            }
+            guard batchTimeoutMicros == 0 else {
+                throw BatchingConfigurationError(
+                    "a batching latency target needs adaptive batching (batch_timeout_micros 0), got batch_timeout_micros \(batchTimeoutMicros)")
             }
         }
         guard !allowedBatchSizes.isEmpty else { return }

@@ -45,6 +45,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard flags.maxTensorElements > 0 else {
             throw ValidationError("--max_tensor_elements must be at least 1")
         }
+        guard flags.batchingLatencyTargetMicros >= 0 else {
+            throw ValidationError("--batching_latency_target_micros must be 0 (off) or a number of microseconds")
+        }
         guard flags.maxTensorBytes > 0 else {
             throw ValidationError("--max_tensor_bytes must be at least 1")
         }
@@ -85,6 +88,14 @@ struct ServeCommand: AsyncParsableCommand {
             let parsed = try ConfigFiles.batchingOptions(path: path)
             batching = parsed.options
             if batchThreads == 0, let threads = parsed.threads { batchThreads = threads }
+        }
+        if flags.batchingLatencyTargetMicros > 0 {
+            batching.latencyTargetMicros = flags.batchingLatencyTargetMicros
+            do {
+                try batching.validate()
+            } catch {
+                throw ValidationError("--batching_latency_target_micros: \(error.description)")
+            }
         }
         let scheduler = BatchScheduler(threadCount: batchThreads > 0 ? batchThreads : cores)
 

@@ -52,6 +52,10 @@ struct ServerFlags: ParsableArguments {
             help: "Replay assets.extra/tf_serving_warmup_requests before a version serves (true/false).")
     var enableModelWarmup: Bool = true
 
+    @Option(name: .customLong("batching_latency_target_micros"),
+            help: "Adaptive batching: cap each execution at the rows its measured cost fits into half of this many microseconds, so waiting plus computing stays under it; 0 = no cap beyond max_batch_size.")
+    var batchingLatencyTargetMicros: Int = 0
+
     @Option(name: .customLong("num_batch_threads"), help: "Threads that run model computations; 0 = one per core.")
     var numBatchThreads: Int = 0
 
