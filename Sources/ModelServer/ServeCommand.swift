@@ -90,6 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
             if batchThreads == 0, let threads = parsed.threads { batchThreads = threads }
         }
         if flags.batchingLatencyTargetMicros > 0 {
+            guard batching.enabled else {
+                throw ValidationError("--batching_latency_target_micros needs batching: add --enable_batching or --batching_parameters_file")
+            }
             batching.latencyTargetMicros = flags.batchingLatencyTargetMicros
             do {
                 try batching.validate()

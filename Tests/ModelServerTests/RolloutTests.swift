@@ -134,4 +134,34 @@ func waitFor(_ what: String, timeout: TimeInterval = 60, _ condition: () -> Bool
         #expect(process.terminationStatus != 0)
         #expect(output.contains("/nonexistent/models.config"), "\(output)")
     }
+
+    /// A latency target without batching, or beside TF Serving's timeout mode, stops the server with
+    /// the rule it breaks.
+    @Test func latencyTargetNeedsAdaptiveBatching() throws {
+        let parameters = FileManager.default.temporaryDirectory.appendingPathComponent("timeout-\(UUID().uuidString).config")
+        try "max_batch_size { value: 8 }\nbatch_timeout_micros { value: 1000 }\n".write(to: parameters, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: parameters) }
+        let cases: [([String], String)] = [
+            ([], "--batching_latency_target_micros needs batching: add --enable_batching or --batching_parameters_file"),
+            (["--batching_parameters_file=\(parameters.path)"],
+             "a batching latency target needs adaptive batching (batch_timeout_micros 0), got batch_timeout_micros 1000"),
+            (["--enable_batching", "--batching_latency_target_micros=-5"],
+             "--batching_latency_target_micros must be 0 (off) or a number of microseconds"),
+        ]
+        for (extra, message) in cases {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
+            process.arguments = ["--host=127.0.0.1", "--port=0", "--model_name=digits",
+                                 "--model_base_path=\(ServerProcess.packageRoot.appendingPathComponent("examples/models/digits").path)",
+                                 "--batching_latency_target_micros=500"] + extra
+            let pipe = Pipe()
+            process.standardError = pipe
+            process.standardOutput = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus != 0, "\(extra)")
+            #expect(output.contains(message), "\(extra): \(output)")
+        }
+    }
 }
