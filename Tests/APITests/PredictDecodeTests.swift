@@ -123,6 +123,22 @@ import Testing
 }
 
 @Suite struct ValueDecodeTests {
+    /// Float32 lists mixing plain numbers with every other kind of value decode as the general path
+    /// would: numbers in any JSON form and bare non-finite values in between, in order.
+    @Test func float32ListsMixNumbersWithOtherValues() throws {
+        let body = #"{"inputs": [[1, -2.5, 3e2, NaN], [ -0.0 , -Infinity, 1E-3, 7], [0.1, 12345678.9, 1, 2]]}"#
+        let decoded = try decodePredict(body, inputs: floatX)
+        #expect(decoded.inputs["x"]?.shape == [3, 4])
+        let values = try #require(decoded.inputs["x"]?.scalars(as: Float.self))
+        #expect(values[0] == 1 && values[1] == -2.5 && values[2] == 300 && values[3].isNaN)
+        #expect(values[4] == 0 && values[4].sign == .minus && values[5] == -.infinity && values[6] == Float(0.001) && values[7] == 7)
+        #expect(values[8] == Float(0.1) && values[9] == Float(12345678.9) && values[10] == 1 && values[11] == 2)
+        #expect(decodeError(#"{"inputs": [1, "a"]}"#, inputs: floatX) == "input 'x' expects DT_FLOAT values, got a string")
+        #expect(decodeError(#"{"inputs": [1, true]}"#, inputs: floatX) == "input 'x' expects DT_FLOAT values, got a bool")
+        #expect(decodeError(#"{"inputs": [1, -]}"#, inputs: floatX)?.contains("Malformed JSON") == true)
+        #expect(decodeError(#"{"inputs": [1, 01]}"#, inputs: floatX)?.contains("leading zeros") == true)
+    }
+
     @Test func nanAndInfinitiesAreBare() throws {
         let decoded = try decodePredict(#"{"inputs": [NaN, Infinity, -Infinity, -0.0]}"#, inputs: floatX)
         let values = try #require(decoded.inputs["x"]?.scalars(as: Float.self))

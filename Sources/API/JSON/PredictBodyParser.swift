@@ -216,21 +216,18 @@ struct PredictBodyParser {
             var count = 0
             if scanner.closesEmptyArray() {
                 if tracker.rank == nil { tracker.rank = level + 1 }
-            } else if accumulator.dtype == .float32, tracker.rank == nil || tracker.rank == level + 1 {
-                // Lists of float32 numbers, the common body, read each number straight into the tensor;
-                // anything else in the list goes the general way, which also reports shape errors.
+            } else {
+                // Numbers in a list of float32 values, the common body, go straight into the tensor;
+                // anything else goes the general way, which also reports shape errors.
+                let readsFloats = accumulator.dtype == .float32
                 repeat {
-                    if tracker.rank == nil || tracker.rank == level + 1, let number = try scanner.readNumberIfPresent() {
+                    if readsFloats, tracker.rank == nil || tracker.rank == level + 1,
+                       let number = try scanner.readNumberIfPresent() {
                         if tracker.rank == nil { tracker.rank = level + 1 }
                         accumulator.appendFloat32(scanner.floatValue(number))
                     } else {
                         try readValue(level: level + 1, tracker: &tracker, into: &accumulator)
                     }
-                    count += 1
-                } while try scanner.nextArrayElement()
-            } else {
-                repeat {
-                    try readValue(level: level + 1, tracker: &tracker, into: &accumulator)
                     count += 1
                 } while try scanner.nextArrayElement()
             }
