@@ -18,5 +18,6 @@ rm -f "$log"
 binary="$(swift build --build-path "$build_path" --show-bin-path)/model-server"
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0}"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
 MODEL_SERVER_BINARY="$binary" swift test --skip-build --build-path "$build_path" --sanitize="$sanitizer" "$@"

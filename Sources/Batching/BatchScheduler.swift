@@ -48,6 +48,8 @@ public final class BatchScheduler: @unchecked Sendable {
             condition.broadcast()
         }
         finished.wait()
+        // Each thread's closure holds the scheduler; dropping the finished threads lets it go.
+        threads = []
     }
 
     func withLock<T>(_ body: () throws -> T) rethrows -> T {

@@ -6,11 +6,14 @@
 
 #include "packed_gemm.h"
 
-/* Thread-local working memory, grown on demand and kept for the thread's next call. */
+/* Thread-local working memory, grown on demand, kept for the thread's next call and freed when the thread exits. */
 typedef struct {
     void *data;
     size_t capacity;
 } work_buffer;
+
+/* Makes the calling thread free `buffer`'s memory when it exits (work_buffer.c). */
+void work_buffer_register(work_buffer *buffer);
 
 /* At least `bytes` bytes, 64-byte aligned; with `zeroed`, memory it allocates starts as zeros (callers
    that only read it keep it so). NULL when memory could not be allocated. */
@@ -19,6 +22,7 @@ static inline void *reserve(work_buffer *buffer, size_t bytes, int zeroed) {
         size_t rounded = (bytes + 63) / 64 * 64;
         void *grown = aligned_alloc(64, rounded);
         if (!grown) return NULL;
+        if (!buffer->data) work_buffer_register(buffer);
         free(buffer->data);
         buffer->data = grown;
         buffer->capacity = rounded;

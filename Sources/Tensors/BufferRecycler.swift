@@ -49,6 +49,8 @@ final class BufferRecycler: Sendable {
         if !kept { pointer.deallocate() }
     }
 
+    deinit { releaseAll() }
+
     /// Frees every kept block (after a model load, whose temporary buffers would otherwise stay here).
     func releaseAll() {
         let blocks = pool.withLock { pool -> [UInt] in
