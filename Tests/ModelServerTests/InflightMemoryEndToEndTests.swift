@@ -118,47 +118,31 @@ struct InflightMemoryEndToEndTests {
         print("in-flight memory: peak RSS \(peak >> 20) MiB (\(baseline >> 20) MiB before), hostile answers \(Dictionary(grouping: codes, by: { $0 }).mapValues(\.count))")
     }
 
-    @Test func aTensorOverTheElementCapIsRefused() async throws {
+    /// A computed tensor over the element cap or the byte cap is refused naming the flag; one at the
+    /// cap is computed. (1000 x 1000 float32 is 4000000 bytes, exactly the byte cap.)
+    @Test(arguments: [
+        ("--max_tensor_elements=1000000", (10, 10), (2000, 1000), "more than the limit of 1000000 (--max_tensor_elements)"),
+        ("--max_tensor_bytes=4000000", (1000, 1000), (1001, 1000),
+         "would hold 4004000 bytes, more than the limit of 4000000 (--max_tensor_bytes)"),
+    ])
+    func aTensorOverACapIsRefused(flag: String, fits: (Int, Int), over: (Int, Int), message: String) async throws {
         let base = try Self.writeFillModel()
         defer { try? FileManager.default.removeItem(at: base) }
         let server = try ServerProcess(arguments: [
-            "--model_name=fill", "--model_base_path=\(base.path)", "--max_tensor_elements=1000000",
-            "--file_system_poll_wait_seconds=0",
+            "--model_name=fill", "--model_base_path=\(base.path)", flag, "--file_system_poll_wait_seconds=0",
         ])
         defer { _ = server.stop() }
         let url = "http://127.0.0.1:\(server.port)/v1/models/fill:predict"
         let waitLimit = Date().addingTimeInterval(30)
-        var small = try curl(url, http2: false, method: "POST", body: Self.body(10, 10))
-        while small.status != 200, Date() < waitLimit {
+        var fitting = try curl(url, http2: false, method: "POST", body: Self.body(fits.0, fits.1))
+        while fitting.status != 200, Date() < waitLimit {
             try await Task.sleep(for: .milliseconds(100))
-            small = try curl(url, http2: false, method: "POST", body: Self.body(10, 10))
+            fitting = try curl(url, http2: false, method: "POST", body: Self.body(fits.0, fits.1))
         }
-        #expect(small.status == 200)
-        let large = try curl(url, http2: false, method: "POST", body: Self.body(2000, 1000))
+        #expect(fitting.status == 200)
+        let large = try curl(url, http2: false, method: "POST", body: Self.body(over.0, over.1))
         #expect(large.status == 429, "\(large.text)")
-        #expect(large.text.contains("more than the limit of 1000000 (--max_tensor_elements)"), "\(large.text)")
-    }
-
-    @Test func aTensorOverTheByteCapIsRefused() async throws {
-        let base = try Self.writeFillModel()
-        defer { try? FileManager.default.removeItem(at: base) }
-        let server = try ServerProcess(arguments: [
-            "--model_name=fill", "--model_base_path=\(base.path)", "--max_tensor_bytes=4000000",
-            "--file_system_poll_wait_seconds=0",
-        ])
-        defer { _ = server.stop() }
-        let url = "http://127.0.0.1:\(server.port)/v1/models/fill:predict"
-        let waitLimit = Date().addingTimeInterval(30)
-        // 1000 x 1000 float32 is 4000000 bytes, exactly the cap; one more row is over it.
-        var atTheCap = try curl(url, http2: false, method: "POST", body: Self.body(1000, 1000))
-        while atTheCap.status != 200, Date() < waitLimit {
-            try await Task.sleep(for: .milliseconds(100))
-            atTheCap = try curl(url, http2: false, method: "POST", body: Self.body(1000, 1000))
-        }
-        #expect(atTheCap.status == 200)
-        let large = try curl(url, http2: false, method: "POST", body: Self.body(1001, 1000))
-        #expect(large.status == 429, "\(large.text)")
-        #expect(large.text.contains("would hold 4004000 bytes, more than the limit of 4000000 (--max_tensor_bytes)"), "\(large.text)")
+        #expect(large.text.contains(message), "\(large.text)")
     }
 }
 

@@ -121,17 +121,23 @@ func waitFor(_ what: String, timeout: TimeInterval = 60, _ condition: () -> Bool
         #expect(server.stop() == 0)
     }
 
-    @Test func invalidConfigurationFailsAtStartWithAClearMessage() throws {
+    /// Runs the server with `arguments` until it exits by itself; its exit status and output.
+    private func runUntilExit(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
-        process.arguments = ["--host=127.0.0.1", "--port=0", "--model_config_file=/nonexistent/models.config"]
+        process.arguments = ["--host=127.0.0.1", "--port=0"] + arguments
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = pipe
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
+        return (process.terminationStatus, output)
+    }
+
+    @Test func invalidConfigurationFailsAtStartWithAClearMessage() throws {
+        let (status, output) = try runUntilExit(["--model_config_file=/nonexistent/models.config"])
+        #expect(status != 0)
         #expect(output.contains("/nonexistent/models.config"), "\(output)")
     }
 
@@ -148,19 +154,11 @@ func waitFor(_ what: String, timeout: TimeInterval = 60, _ condition: () -> Bool
             (["--enable_batching", "--batching_latency_target_micros=-5"],
              "--batching_latency_target_micros must be 0 (off) or a number of microseconds"),
         ]
+        let digits = ServerProcess.packageRoot.appendingPathComponent("examples/models/digits").path
         for (extra, message) in cases {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
-            process.arguments = ["--host=127.0.0.1", "--port=0", "--model_name=digits",
-                                 "--model_base_path=\(ServerProcess.packageRoot.appendingPathComponent("examples/models/digits").path)",
-                                 "--batching_latency_target_micros=500"] + extra
-            let pipe = Pipe()
-            process.standardError = pipe
-            process.standardOutput = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus != 0, "\(extra)")
+            let (status, output) = try runUntilExit(
+                ["--model_name=digits", "--model_base_path=\(digits)", "--batching_latency_target_micros=500"] + extra)
+            #expect(status != 0, "\(extra)")
             #expect(output.contains(message), "\(extra): \(output)")
         }
     }
