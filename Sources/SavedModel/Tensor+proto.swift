@@ -14,10 +14,8 @@ extension Tensor {
         try RequestMemory.checkElementCount(dims, limit: elementLimit, what: what())
         guard let dtype = DType(tensorFlowValue: proto.dtype.rawValue), dtype.isFixedSize else { return }
         let elements = dims.reduce(1) { $1 >= 0 ? $0 * Int($1) : $0 }
-        let (bytes, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !overflow, bytes <= RequestMemory.maxTensorBytes else {
-            throw RequestMemory.tooManyBytes(overflow ? .max : bytes, what: "a \(dtype)\(proto.tensorShape.dim.map(\.size)) tensor")
-        }
+        _ = try RequestMemory.checkByteCount(
+            elements: elements, elementBytes: dtype.byteSize, what: "a \(dtype)\(proto.tensorShape.dim.map(\.size)) tensor")
     }
 
     /// Decodes a `TensorProto`: values come from `tensor_content` (raw little-endian bytes) or from

@@ -91,6 +91,14 @@ public enum RequestMemory {
         elements count: Int, elementBytes: Int, what: @autoclosure () -> String
     ) throws(ServingError) -> Int {
         guard count <= maxTensorElements else { throw tooManyElements(count, what: what()) }
+        return try checkByteCount(elements: count, elementBytes: elementBytes, what: what())
+    }
+
+    /// Refuses `count` elements of `elementBytes` each when they hold more than `maxTensorBytes`;
+    /// returns the byte count. `what` names the tensor in the error.
+    public static func checkByteCount(
+        elements count: Int, elementBytes: Int, what: @autoclosure () -> String
+    ) throws(ServingError) -> Int {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: elementBytes)
         guard !overflow, bytes <= maxTensorBytes else {
             throw tooManyBytes(overflow ? .max : bytes, what: what())
@@ -99,7 +107,7 @@ public enum RequestMemory {
     }
 
     /// The RESOURCE_EXHAUSTED for a tensor of `bytes` over `maxTensorBytes`.
-    public static func tooManyBytes(_ bytes: Int, what: String) -> ServingError {
+    static func tooManyBytes(_ bytes: Int, what: String) -> ServingError {
         ServingError(.resourceExhausted,
                      "\(what) would hold \(bytes) bytes, more than the limit of \(maxTensorBytes) (\(tensorBytesFlag))")
     }

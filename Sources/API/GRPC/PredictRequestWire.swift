@@ -106,9 +106,9 @@ struct PredictRequestWire {
             guard !overflow else { return nil }
             count = product
         }
-        guard count <= RequestMemory.maxTensorElements else { return nil }
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !overflow, byteCount == content.count, byteCount <= RequestMemory.maxTensorBytes else { return nil }
+        // Over a cap: the general decoder answers with the refusal.
+        guard let byteCount = try? RequestMemory.checkTensorSize(elements: count, elementBytes: dtype.byteSize, what: ""),
+              byteCount == content.count else { return nil }
         return Tensor(dtype: dtype, shape: Shape(shapeDims), storage: .buffer(TensorBuffer(copying: content)))
     }
 

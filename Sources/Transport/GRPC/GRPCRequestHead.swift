@@ -61,9 +61,10 @@ public struct GRPCRequestHead: Sendable {
 
     /// `application/grpc`, `application/grpc+proto`, optionally with parameters; not grpc-web or other codecs.
     static func isGRPCContentType(_ value: String) -> Bool {
-        if value == "application/grpc" || value == "application/grpc+proto" { return true }
-        let base = value.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: " \t").lowercased() } ?? ""
-        return base == "application/grpc" || base == "application/grpc+proto"
+        func isGRPC(_ base: String) -> Bool { base == "application/grpc" || base == "application/grpc+proto" }
+        // The exact values, which clients send, need no splitting or lowercasing.
+        if isGRPC(value) { return true }
+        return isGRPC(value.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: " \t").lowercased() } ?? "")
     }
 
     /// The encoding for a response message of `size` bytes: the request's own compression when the
