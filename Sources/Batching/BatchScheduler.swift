@@ -138,7 +138,6 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Runs tasks as one execution: merge inputs along dimension 0 (padding to an allowed size),
     /// process, split outputs back by rows. Returns the rows computed and how long the computation
     /// took when it succeeded.
-    @discardableResult
     static func run(_ tasks: [BatchTask], on queue: BatchQueue) -> (rows: Int, nanoseconds: UInt64)? {
         let now = DispatchTime.now().uptimeNanoseconds
         let metrics = queue.scheduler.metrics

@@ -19,8 +19,6 @@ struct ExecutionCostModel {
         self.decay = decay
     }
 
-    var hasObservations: Bool { weight > 0 }
-
     mutating func record(rows: Int, nanoseconds: UInt64) {
         guard rows > 0 else { return }
         let r = Double(rows), t = Double(nanoseconds)
@@ -43,11 +41,6 @@ struct ExecutionCostModel {
             if perRow > 0, fixed >= 0 { return (fixed, perRow, true) }
         }
         return (0, sumNanos / sumRows, false)
-    }
-
-    /// The fitted (fixed, perRow) costs in nanoseconds; nil before any execution.
-    var coefficients: (fixed: Double, perRow: Double)? {
-        fit.map { ($0.fixed, $0.perRow) }
     }
 
     /// The most rows (1...`limit`) an execution may take to be expected to finish within `budget`

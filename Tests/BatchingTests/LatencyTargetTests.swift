@@ -8,12 +8,13 @@ import Tensors
 @Suite struct ExecutionCostModelTests {
     @Test func fitsTheFixedAndPerRowCosts() throws {
         var model = ExecutionCostModel()
-        #expect(model.coefficients == nil)
+        #expect(model.fit == nil)
         #expect(model.rows(within: 1e9, limit: 64) == 1)
         for rows in [1, 4, 10, 2, 8] {
             model.record(rows: rows, nanoseconds: UInt64(1_000_000 + 100_000 * rows))
         }
-        let (fixed, perRow) = try #require(model.coefficients)
+        let (fixed, perRow, separated) = try #require(model.fit)
+        #expect(separated)
         #expect(abs(fixed - 1_000_000) < 1)
         #expect(abs(perRow - 100_000) < 0.01)
         #expect(model.rows(within: 2_000_000, limit: 64) == 10)
@@ -36,7 +37,7 @@ import Tensors
         var model = ExecutionCostModel(decay: 0.5)
         for _ in 0..<20 { model.record(rows: 2, nanoseconds: 2_000) }
         for _ in 0..<20 { model.record(rows: 2, nanoseconds: 20_000) }
-        let (_, perRow) = try #require(model.coefficients)
+        let (_, perRow, _) = try #require(model.fit)
         #expect(abs(perRow - 10_000) < 1)
     }
 }
