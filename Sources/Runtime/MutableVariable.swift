@@ -1,4 +1,3 @@
-import Foundation
 import Tensors
 
 /// A variable that a serving signature assigns. Its value lives here, in the compiled model, rather than
@@ -8,41 +7,31 @@ import Tensors
 /// Each read and each update is atomic (an update computes the next value while holding the lock, so
 /// concurrent AssignAdd steps all count); runs that overlap see each other's writes in whatever order
 /// they happen, as in TensorFlow.
-final class MutableVariable: @unchecked Sendable {
+final class MutableVariable: Sendable {
     let key: String
-    /// Guards `value`. A pthread lock rather than `Synchronization.Mutex`: ThreadSanitizer reports the
-    /// accesses inside `Mutex.withLock` bodies that handle errors as races, and it understands this lock.
-    private let lock = NSLock()
-    private var value: Tensor?
+    private let value: LockedValue<Tensor?>
 
     /// `value` nil: the variable has no value until a signature assigns one.
     init(key: String, value: Tensor?) {
         self.key = key
-        self.value = value
+        self.value = LockedValue(value)
     }
 
-    var isInitialized: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value != nil
-    }
+    var isInitialized: Bool { value.withLock { $0 != nil } }
 
     func read() throws(ServingError) -> Tensor {
-        lock.lock()
-        let tensor = value
-        lock.unlock()
-        guard let tensor else {
+        guard let tensor = value.withLock({ $0 }) else {
             throw .failedPrecondition("variable '\(key)' is read before anything assigned it a value")
         }
         return tensor
     }
 
     func update(_ update: VariableUpdate, with input: Tensor) throws(ServingError) {
-        lock.lock()
-        defer { lock.unlock() }
-        let next = try update.next(value, input, key: key)
-        if case .buffer(let buffer) = next.storage { buffer.endCharge() }
-        value = next
+        try value.withLock { current throws(ServingError) in
+            let next = try update.next(current, input, key: key)
+            if case .buffer(let buffer) = next.storage { buffer.endCharge() }
+            current = next
+        }
     }
 }
 

@@ -1,12 +1,10 @@
-import Foundation
-
 /// Keeps the memory of large tensor buffers that were released, for the next buffer of the same size.
 ///
 /// A model run allocates the same large intermediates every time; taking them from here instead of
 /// the system allocator avoids mapping, faulting in and zeroing fresh pages on every run. Blocks are
 /// matched by size rounded up to 4 KiB; at most `capacityBytes` (512 MiB for tensors) are kept, beyond that memory goes
 /// back to the system.
-final class BufferRecycler: @unchecked Sendable {
+final class BufferRecycler: Sendable {
     static let shared = BufferRecycler(capacityBytes: 512 << 20)
     /// Buffers smaller than this come straight from the allocator, which already reuses them cheaply.
     static let minimumBytes = 64 << 10
@@ -22,23 +20,14 @@ final class BufferRecycler: @unchecked Sendable {
         var bytes = 0
     }
 
-    /// A pthread mutex rather than `Synchronization.Mutex`: ThreadSanitizer does not see the hand-over
-    /// in the latter's contended path on Linux and reports the accesses it guards as races.
-    private let lock = NSLock()
-    private var state = Pool()
-
-    private func withPool<Result>(_ body: (inout Pool) -> Result) -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&state)
-    }
+    private let pool = LockedValue(Pool())
 
     /// The size a block for `byteCount` bytes has.
     static func blockSize(_ byteCount: Int) -> Int { (byteCount + 4095) & ~4095 }
 
     /// A block of `size` bytes (a `blockSize`), reused or new.
     func take(_ size: Int, alignment: Int) -> UnsafeMutableRawPointer {
-        let reused = withPool { pool -> UInt? in
+        let reused = pool.withLock { pool -> UInt? in
             guard let address = pool.free[size]?.popLast() else { return nil }
             pool.bytes -= size
             return address
@@ -49,7 +38,7 @@ final class BufferRecycler: @unchecked Sendable {
 
     /// Returns a block from `take`; it is kept, or freed when the pool is full.
     func give(_ pointer: UnsafeMutableRawPointer, size: Int) {
-        let kept = withPool { pool -> Bool in
+        let kept = pool.withLock { pool -> Bool in
             guard pool.bytes + size <= capacityBytes else { return false }
             pool.free[size, default: []].append(UInt(bitPattern: pointer))
             pool.bytes += size
@@ -62,7 +51,7 @@ final class BufferRecycler: @unchecked Sendable {
 
     /// Frees every kept block (after a model load, whose temporary buffers would otherwise stay here).
     func releaseAll() {
-        let blocks = withPool { pool -> [UInt] in
+        let blocks = pool.withLock { pool -> [UInt] in
             let all = pool.free.values.flatMap { $0 }
             pool = Pool()
             return all
@@ -71,5 +60,5 @@ final class BufferRecycler: @unchecked Sendable {
     }
 
     /// Bytes currently kept for reuse.
-    var keptBytes: Int { withPool { $0.bytes } }
+    var keptBytes: Int { pool.withLock { $0.bytes } }
 }
