@@ -162,4 +162,10 @@ func waitFor(_ what: String, timeout: TimeInterval = 60, _ condition: () -> Bool
             #expect(output.contains(message), "\(extra): \(output)")
         }
     }
+
+    @Test func tensorByteCapMustBePositive() throws {
+        let (status, output) = try runUntilExit(["--model_name=digits", "--model_base_path=/nonexistent", "--max_tensor_bytes=0"])
+        #expect(status != 0)
+        #expect(output.contains("--max_tensor_bytes must be at least 1"), "\(output)")
+    }
 }
