@@ -46,6 +46,9 @@ extension OpDefTable {
             OpDefinition("Fill", outputs: [("output", .single)], defaults: ["index_type": .type(DType.int32.rawValue)]) { _ in
                 FillValueKernel()
             },
+            OpDefinition("Empty", outputs: [("output", .single)], defaults: ["init": .bool(false)]) { attrs throws(ServingError) in
+                EmptyKernel(dtype: try attrs.dtype("dtype"))
+            },
             OpDefinition("Split", outputs: [("output", .numberAttr("num_split"))]) { attrs throws(ServingError) in
                 SplitAxisKernel(op: "Split", count: try attrs.int("num_split"), sized: false)
             },

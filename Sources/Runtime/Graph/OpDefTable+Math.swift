@@ -54,6 +54,8 @@ extension OpDefTable {
             unary("Sinh", SinhFunction.self), unary("Cosh", CoshFunction.self), unary("Asinh", AsinhFunction.self),
             unary("Acosh", AcoshFunction.self), unary("Atanh", AtanhFunction.self), unary("Lgamma", LgammaFunction.self),
             unary("Erfinv", ErfinvFunction.self),
+            unary("BesselI0", BesselI0Function.self), unary("BesselI0e", BesselI0eFunction.self),
+            unary("BesselI1", BesselI1Function.self), unary("BesselI1e", BesselI1eFunction.self),
             floatClass("IsNan", .nan), floatClass("IsInf", .infinite), floatClass("IsFinite", .finite),
             OpDefinition("DivNoNan", outputs: [("z", .single)]) { _ in BinaryKernel<DivNoNanFunction>(op: "DivNoNan") },
             OpDefinition("Cumprod", outputs: [("out", .single)],
@@ -62,6 +64,7 @@ extension OpDefTable {
             },
             pad("Pad", .constant), pad("PadV2", .constant), pad("MirrorPad", nil),
             OpDefinition("Slice", outputs: [("output", .single)]) { _ in SliceKernel() },
+            OpDefinition("XlaDynamicUpdateSlice", outputs: [("output", .single)]) { _ in DynamicUpdateSliceKernel() },
             OpDefinition("BroadcastTo", outputs: [("output", .single)]) { _ in BroadcastToKernel() },
             OpDefinition("BroadcastArgs", outputs: [("r0", .single)]) { _ in BroadcastArgsKernel() },
             OpDefinition("EnsureShape", outputs: [("output", .single)]) { attrs throws(ServingError) in
@@ -92,7 +95,8 @@ extension OpDefTable {
             OpDefinition("Unique", outputs: [("y", .single), ("idx", .single)], defaults: ["out_idx": .type(3)]) { attrs throws(ServingError) in
                 UniqueKernel(indexType: try attrs.dtype("out_idx"))
             },
-            OpDefinition("Atan2", outputs: [("z", .single)]) { _ in Atan2Kernel() },
+            OpDefinition("Atan2", outputs: [("z", .single)]) { _ in FloatPairKernel.atan2 },
+            OpDefinition("NextAfter", outputs: [("output", .single)]) { _ in FloatPairKernel.nextAfter },
             OpDefinition("MatrixBandPart", outputs: [("band", .single)]) { _ in MatrixBandPartKernel() },
             OpDefinition("MatrixDiagPartV3", outputs: [("diagonal", .single)], defaults: ["align": .string(Array("RIGHT_LEFT".utf8))]) { _ in
                 MatrixDiagPartKernel()
@@ -116,11 +120,29 @@ extension OpDefTable {
                 LinearAlgebraKernel(operation: .logDeterminant, adjoint: false, op: "LogMatrixDeterminant")
             },
             OpDefinition("Cholesky", outputs: [("output", .single)]) { _ in CholeskyKernel() },
+            OpDefinition("Svd", outputs: [("s", .single), ("u", .single), ("v", .single)],
+                         defaults: ["compute_uv": .bool(true), "full_matrices": .bool(false)]) { attrs throws(ServingError) in
+                SingularValueKernel(computeVectors: try attrs.bool("compute_uv"), fullMatrices: try attrs.bool("full_matrices"))
+            },
+            OpDefinition("SelfAdjointEigV2", outputs: [("e", .single), ("v", .single)],
+                         defaults: ["compute_v": .bool(true)]) { attrs throws(ServingError) in
+                SymmetricEigenKernel(computeVectors: try attrs.bool("compute_v"))
+            },
+            OpDefinition("Qr", outputs: [("q", .single), ("r", .single)], defaults: ["full_matrices": .bool(false)]) {
+                attrs throws(ServingError) in QRKernel(fullMatrices: try attrs.bool("full_matrices"))
+            },
+            OpDefinition("Lu", outputs: [("lu", .single), ("p", .single)], defaults: ["output_idx_type": .type(3)]) {
+                attrs throws(ServingError) in LUKernel(indexType: try attrs.dtype("output_idx_type"))
+            },
             OpDefinition("MatrixTriangularSolve", outputs: [("output", .single)],
                          defaults: ["lower": .bool(true), "adjoint": .bool(false)]) { attrs throws(ServingError) in
                 TriangularSolveKernel(lower: try attrs.bool("lower"), adjoint: try attrs.bool("adjoint"))
             },
             OpDefinition("Roll", outputs: [("output", .single)]) { _ in RollKernel() },
+            OpDefinition("ExtractImagePatches", outputs: [("patches", .single)]) { attrs throws(ServingError) in
+                try ImagePatchesKernel(sizes: try attrs.ints("ksizes"), strides: try attrs.ints("strides"), rates: try attrs.ints("rates"),
+                                       padding: try attrs.string("padding"), location: attrs.location)
+            },
             OpDefinition("DepthToSpace", outputs: [("output", .single)], defaults: ["data_format": .string(Array("NHWC".utf8))]) {
                 attrs throws(ServingError) in
                 guard try attrs.string("data_format") == "NHWC" else { throw .unimplemented("\(attrs.location): DepthToSpace supports NHWC only") }
@@ -153,6 +175,17 @@ extension OpDefTable {
                 return BucketizeKernel(boundaries: boundaries)
             },
             OpDefinition("RFFT", outputs: [("output", .single)]) { _ in RFFTKernel() },
+            OpDefinition("IRFFT", outputs: [("output", .single)]) { _ in InverseRFFTKernel() },
+            OpDefinition("FFT", outputs: [("output", .single)]) { _ in ComplexFourierKernel(axes: 1, inverse: false, op: "FFT") },
+            OpDefinition("IFFT", outputs: [("output", .single)]) { _ in ComplexFourierKernel(axes: 1, inverse: true, op: "IFFT") },
+            OpDefinition("FFT2D", outputs: [("output", .single)]) { _ in ComplexFourierKernel(axes: 2, inverse: false, op: "FFT2D") },
+            OpDefinition("IFFT2D", outputs: [("output", .single)]) { _ in ComplexFourierKernel(axes: 2, inverse: true, op: "IFFT2D") },
+            OpDefinition("Complex", outputs: [("out", .single)]) { _ in ComplexKernel() },
+            OpDefinition("CTCGreedyDecoder", outputs: [("decoded_indices", .single), ("decoded_values", .single),
+                                                       ("decoded_shape", .single), ("log_probability", .single)],
+                         defaults: ["merge_repeated": .bool(false), "blank_index": .int(-1)]) { attrs throws(ServingError) in
+                CTCGreedyDecoderKernel(mergeRepeated: try attrs.bool("merge_repeated"), blankIndex: try attrs.int("blank_index"))
+            },
             OpDefinition("Real", outputs: [("output", .single)]) { _ in ComplexPartKernel(part: 0, op: "Real") },
             OpDefinition("Imag", outputs: [("output", .single)]) { _ in ComplexPartKernel(part: 1, op: "Imag") },
         ]

@@ -97,6 +97,9 @@ enum OpDefTable {
             },
             OpDefinition("Softmax", outputs: [("softmax", .single)]) { _ in SoftmaxKernel(logarithmic: false) },
             OpDefinition("LogSoftmax", outputs: [("logsoftmax", .single)]) { _ in SoftmaxKernel(logarithmic: true) },
+            OpDefinition("SparseSoftmaxCrossEntropyWithLogits", outputs: [("loss", .single), ("backprop", .single)]) { _ in
+                SparseSoftmaxCrossEntropyKernel()
+            },
             OpDefinition("Reshape", outputs: [("output", .single)]) { _ in ReshapeKernel() },
             OpDefinition("Shape", outputs: [("output", .single)],
                          defaults: ["out_type": .type(DType.int32.rawValue)]) { attrs throws(ServingError) in

@@ -68,6 +68,9 @@ struct BinaryKernel<Function: BinaryFunction>: Kernel {
         case .uint8: return [try Self.compute(a, b, UInt8.self)]
         case .int8: return [try Self.compute(a, b, Int8.self)]
         case .int16: return [try Self.compute(a, b, Int16.self)]
+        case .complex64:
+            guard let function = Function.self as? any ComplexBinaryFunction.Type else { fallthrough }
+            return [try complexBinary(a, b, function, op: op)]
         default: throw .unimplemented("\(op) does not support \(a.dtype)")
         }
     }

@@ -49,7 +49,7 @@ extension Bool: CastScalar {
     static func from(int64: Int64) -> Bool { int64 != 0 }
 }
 
-/// Cast between numeric and bool types.
+/// Cast between numeric and bool types; to complex64 with zero imaginary parts, and from it keeping the real part.
 struct CastKernel: Kernel {
     let destination: DType
 
@@ -58,6 +58,11 @@ struct CastKernel: Kernel {
         let x = inputs[0]
         if x.dtype == destination { return [x] }
         if x.dtype == .float16 || destination == .float16 { return [try HalfPrecisionCast.cast(x, to: destination)] }
+        if destination == .complex64 { return [try toComplex(x)] }
+        if x.dtype == .complex64 {
+            let real = try ComplexPartKernel(part: 0, op: "Cast").run([x])[0]
+            return try CastKernel(destination: destination).run([real])
+        }
         switch x.dtype {
         case .float32: return [try cast(x, from: Float.self)]
         case .float64: return [try cast(x, from: Double.self)]
@@ -72,6 +77,15 @@ struct CastKernel: Kernel {
         case .bool: return [try cast(x, from: Bool.self)]
         default: throw .unimplemented("Cast from \(x.dtype) to \(destination) is not supported")
         }
+    }
+
+    /// A real tensor as complex64 with zero imaginary parts.
+    private func toComplex(_ x: Tensor) throws(ServingError) -> Tensor {
+        let real = x.dtype == .float32 ? x : try CastKernel(destination: .float32).run([x])[0]
+        let (result, buffer) = try Tensor.allocate(.complex64, x.shape)
+        let pairs = buffer.typed(Float.self, count: 2 * x.elementCount), values = real.elements(Float.self)
+        for i in 0..<values.count { pairs[2 * i] = values[i] }
+        return result
     }
 
     private func cast<S: CastScalar>(_ x: Tensor, from _: S.Type) throws(ServingError) -> Tensor {

@@ -158,3 +158,38 @@ struct EnsureShapeKernel: Kernel {
         return [x]
     }
 }
+
+/// XlaDynamicUpdateSlice: the input with `update` written at `indices`, each start clamped so the update
+/// fits (XLA's dynamic-update-slice).
+struct DynamicUpdateSliceKernel: Kernel {
+    func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
+        try expectInputs(inputs, 3, "XlaDynamicUpdateSlice")
+        let x = inputs[0], update = inputs[1]
+        let starts = try inputs[2].integerValues()
+        let rank = x.shape.rank
+        guard update.dtype == x.dtype, update.shape.rank == rank, starts.count == rank,
+              (0..<rank).allSatisfy({ update.shape[$0] <= x.shape[$0] }) else {
+            throw .invalidArgument("XlaDynamicUpdateSlice needs an update of the input's type and rank that fits in it, and one start per axis; got input \(x.dtype)\(x.shape), update \(update.dtype)\(update.shape), starts \(starts)")
+        }
+        guard x.dtype.isFixedSize, let source = x.buffer, let patch = update.buffer else {
+            throw .unimplemented("XlaDynamicUpdateSlice does not support \(x.dtype)")
+        }
+        let clamped = (0..<rank).map { min(max(starts[$0], 0), x.shape[$0] - update.shape[$0]) }
+        let (result, buffer) = try Tensor.allocateUninitialized(x.dtype, x.shape)
+        let size = x.dtype.byteSize
+        buffer.baseAddress.copyMemory(from: source.baseAddress, byteCount: x.elementCount * size)
+        var strides = [Int](repeating: 1, count: rank)
+        for axis in stride(from: rank - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * x.shape[axis + 1] }
+        var index = [Int](repeating: 0, count: rank)
+        for element in 0..<update.elementCount {
+            var remainder = element, offset = 0
+            for axis in stride(from: rank - 1, through: 0, by: -1) {
+                index[axis] = remainder % update.shape[axis]
+                remainder /= update.shape[axis]
+                offset += (index[axis] + clamped[axis]) * strides[axis]
+            }
+            (buffer.baseAddress + offset * size).copyMemory(from: patch.baseAddress + element * size, byteCount: size)
+        }
+        return [result]
+    }
+}

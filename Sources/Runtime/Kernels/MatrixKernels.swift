@@ -2,7 +2,7 @@ import Foundation
 import Tensors
 
 /// The innermost two axes of a tensor as a batch of matrices.
-private struct MatrixBatch {
+struct MatrixBatch {
     let count: Int, rows: Int, columns: Int
 
     init(_ shape: Shape, op: String) throws(ServingError) {
@@ -267,21 +267,36 @@ struct TriangularSolveKernel: Kernel {
     }
 }
 
-/// Atan2(y, x) with broadcasting, float32/float64.
-struct Atan2Kernel: Kernel {
+/// A float32/float64 function of two broadcast tensors, elementwise: Atan2(y, x) and NextAfter(x1, x2).
+struct FloatPairKernel: Kernel {
+    let op: String
+    let float: @Sendable (Float, Float) -> Float
+    let double: @Sendable (Double, Double) -> Double
+
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
-        try expectInputs(inputs, 2, "Atan2")
-        let y = inputs[0], x = inputs[1]
-        guard y.dtype == x.dtype, y.dtype == .float32 || y.dtype == .float64 else {
-            throw .unimplemented("Atan2 needs two float32 or float64 tensors, got \(y.dtype) and \(x.dtype)")
+        try expectInputs(inputs, 2, op)
+        let a = inputs[0], b = inputs[1]
+        guard a.dtype == b.dtype, a.dtype == .float32 || a.dtype == .float64 else {
+            throw .unimplemented("\(op) needs two float32 or float64 tensors, got \(a.dtype) and \(b.dtype)")
         }
-        let shape = try broadcastShape(y.shape, x.shape)
-        let ys = try y.broadcast(to: shape), xs = try x.broadcast(to: shape)
-        if y.dtype == .float32 {
-            let a = ys.elements(Float.self), b = xs.elements(Float.self)
-            return [Tensor((0..<a.count).map { Float(Foundation.atan2(Double(a[$0]), Double(b[$0]))) }, shape: shape)]
+        let shape = try broadcastShape(a.shape, b.shape)
+        let left = try a.broadcast(to: shape), right = try b.broadcast(to: shape)
+        if a.dtype == .float32 {
+            let x = left.elements(Float.self), y = right.elements(Float.self)
+            return [Tensor((0..<x.count).map { float(x[$0], y[$0]) }, shape: shape)]
         }
-        let a = ys.elements(Double.self), b = xs.elements(Double.self)
-        return [Tensor((0..<a.count).map { Foundation.atan2(a[$0], b[$0]) }, shape: shape)]
+        let x = left.elements(Double.self), y = right.elements(Double.self)
+        return [Tensor((0..<x.count).map { double(x[$0], y[$0]) }, shape: shape)]
+    }
+
+    static let atan2 = FloatPairKernel(op: "Atan2", float: { Float(Foundation.atan2(Double($0), Double($1))) },
+                                       double: { Foundation.atan2($0, $1) })
+    static let nextAfter = FloatPairKernel(op: "NextAfter", float: next(after:toward:), double: next(after:toward:))
+
+    /// The representable value after `x` in the direction of `y` (`y` itself when they are equal).
+    private static func next<T: BinaryFloatingPoint>(after x: T, toward y: T) -> T {
+        if x.isNaN || y.isNaN { return T.nan }
+        if x == y { return y }
+        return x < y ? x.nextUp : x.nextDown
     }
 }

@@ -130,3 +130,19 @@ struct ConstantLikeKernel: Kernel {
         for i in 0..<out.count { out[i] = value }
     }
 }
+
+/// Empty: a zero-filled tensor of the given shape and `dtype` (TensorFlow leaves it uninitialized unless
+/// `init`; zeros satisfy both).
+struct EmptyKernel: Kernel {
+    let dtype: DType
+
+    func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
+        try expectInputs(inputs, 1, "Empty")
+        guard inputs[0].shape.rank == 1 else { throw .invalidArgument("Empty shape must be a vector, got \(inputs[0].shape)") }
+        let shape = Shape(try inputs[0].integerValues())
+        let count = try shape.checkedElementCount()
+        guard count <= RequestMemory.maxTensorElements else { throw RequestMemory.tooManyElements(count, what: "Empty's output \(shape)") }
+        guard dtype.isFixedSize else { throw .unimplemented("Empty does not support \(dtype)") }
+        return [try Tensor.allocate(dtype, shape).0]
+    }
+}

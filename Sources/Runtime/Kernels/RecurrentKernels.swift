@@ -318,7 +318,6 @@ struct RecurrentLoopKernel: Kernel {
             cellState = Self.floats(buffer)
         }
         let inputBias = Self.floats(weights.inputBias), recurrentBias = Self.floats(weights.recurrentBias)
-        let units32 = Int32(units)
         var hidden = UnsafePointer(Self.floats(prepared.initialHidden))
         var hiddenTensor: Tensor?
         if cell == .lstm, cellState == nil { throw .internal("LSTM loop has no carry state") }

@@ -92,3 +92,48 @@ struct FloatClassKernel: Kernel {
         return result
     }
 }
+
+/// The modified Bessel function of the first kind of order 0 or 1, optionally scaled by `e^-|x|`: its power
+/// series (every term positive, so no cancellation) up to |x| = 40, the asymptotic expansion beyond.
+enum ModifiedBessel {
+    static func scaled(order: Int, _ x: Double) -> Double {
+        let magnitude = abs(x)
+        let value: Double
+        if magnitude <= 40 {
+            let quarterSquare = magnitude * magnitude / 4
+            var term = order == 0 ? 1.0 : magnitude / 2, sum = term, k = 0.0
+            repeat {
+                k += 1
+                term *= quarterSquare / (k * (k + Double(order)))
+                sum += term
+            } while term > sum * 1e-17
+            value = sum * Foundation.exp(-magnitude)
+        } else {
+            let mu = 4.0 * Double(order * order)
+            var term = 1.0, sum = 1.0
+            for j in 1...12 {
+                let odd = Double(2 * j - 1)
+                term *= -(mu - odd * odd) / (Double(j) * 8 * magnitude)
+                sum += term
+            }
+            value = sum / (2 * Double.pi * magnitude).squareRoot()
+        }
+        return order == 1 && x < 0 ? -value : value
+    }
+}
+enum BesselI0Function: DoubleMathFunction {
+    static func double(_ x: Double) -> Double {
+        x.isNaN || x.isInfinite ? abs(x) : ModifiedBessel.scaled(order: 0, x) * Foundation.exp(abs(x))
+    }
+}
+enum BesselI0eFunction: DoubleMathFunction {
+    static func double(_ x: Double) -> Double { x.isNaN ? x : ModifiedBessel.scaled(order: 0, x) }
+}
+enum BesselI1Function: DoubleMathFunction {
+    static func double(_ x: Double) -> Double {
+        x.isNaN || x.isInfinite ? x : ModifiedBessel.scaled(order: 1, x) * Foundation.exp(abs(x))
+    }
+}
+enum BesselI1eFunction: DoubleMathFunction {
+    static func double(_ x: Double) -> Double { x.isNaN ? x : ModifiedBessel.scaled(order: 1, x) }
+}
