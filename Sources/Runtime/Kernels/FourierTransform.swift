@@ -136,13 +136,9 @@ struct ComplexPartKernel: Kernel {
     func run(_ inputs: [Tensor]) throws(ServingError) -> [Tensor] {
         try expectInputs(inputs, 1, op)
         let input = inputs[0]
-        guard input.dtype == .complex64 else { throw .unimplemented("\(op) supports complex64, got \(input.dtype)") }
+        let pairs = try complexPairs(input, op)
         let (result, _) = try Tensor.allocateUninitialized(.float32, input.shape)
         let output = result.mutableElements(Float.self)
-        guard let buffer = input.buffer, buffer.byteCount >= 8 * output.count else {
-            throw .invalidArgument("\(op): the complex64 input holds fewer values than its shape \(input.shape)")
-        }
-        let pairs = buffer.typed(Float.self, count: 2 * output.count)
         for index in 0..<output.count { output[index] = pairs[2 * index + part] }
         return [result]
     }

@@ -26,6 +26,24 @@ private struct DenseMatrix {
         set { values[row * columns + column] = newValue }
     }
 
+    /// Columns p and q replaced by `c·p − s·q` and `s·p + c·q`.
+    mutating func rotateColumns(_ p: Int, _ q: Int, c: Double, s: Double) {
+        for i in 0..<rows {
+            let x = self[i, p], y = self[i, q]
+            self[i, p] = c * x - s * y
+            self[i, q] = s * x + c * y
+        }
+    }
+
+    /// Rows p and q replaced by `c·p − s·q` and `s·p + c·q`.
+    mutating func rotateRows(_ p: Int, _ q: Int, c: Double, s: Double) {
+        for j in 0..<columns {
+            let x = self[p, j], y = self[q, j]
+            self[p, j] = c * x - s * y
+            self[q, j] = s * x + c * y
+        }
+    }
+
     var transposed: DenseMatrix {
         var result = DenseMatrix(rows: columns, columns: rows, values: values)
         for i in 0..<rows { for j in 0..<columns { result[j, i] = self[i, j] } }
@@ -94,19 +112,9 @@ struct SingularValueKernel: Kernel {
                     }
                     guard abs(gamma) > 1e-15 * (alpha * beta).squareRoot(), gamma != 0 else { continue }
                     rotated = true
-                    let zeta = (beta - alpha) / (2 * gamma)
-                    let t = (zeta >= 0 ? 1.0 : -1.0) / (abs(zeta) + (1 + zeta * zeta).squareRoot())
-                    let c = 1 / (1 + t * t).squareRoot(), s = c * t
-                    for i in 0..<m {
-                        let x = w[i, p], y = w[i, q]
-                        w[i, p] = c * x - s * y
-                        w[i, q] = s * x + c * y
-                    }
-                    for i in 0..<n {
-                        let x = v[i, p], y = v[i, q]
-                        v[i, p] = c * x - s * y
-                        v[i, q] = s * x + c * y
-                    }
+                    let (c, s) = jacobiRotation((beta - alpha) / (2 * gamma))
+                    w.rotateColumns(p, q, c: c, s: s)
+                    v.rotateColumns(p, q, c: c, s: s)
                 }
             }
             if !rotated { break }
@@ -128,6 +136,14 @@ struct SingularValueKernel: Kernel {
         completeOrthonormalColumns(&u, kept: kept)
         return (norms, u, sortedV)
     }
+}
+
+/// The cosine and sine of the Jacobi rotation that zeroes an off-diagonal pair, from
+/// `zeta = (a_qq − a_pp) / (2 a_pq)` (the smaller of the two angles that do).
+private func jacobiRotation(_ zeta: Double) -> (c: Double, s: Double) {
+    let t = (zeta >= 0 ? 1.0 : -1.0) / (abs(zeta) + (1 + zeta * zeta).squareRoot())
+    let c = 1 / (1 + t * t).squareRoot()
+    return (c, c * t)
 }
 
 /// Fills the columns of `matrix` not in `kept` with unit vectors orthogonal to every other column, from the
@@ -188,24 +204,10 @@ struct SymmetricEigenKernel: Kernel {
             if off <= 1e-30 * scale || off == 0 { break }
             for p in 0..<n {
                 for q in (p + 1)..<max(n, p + 1) where a[p, q] != 0 {
-                    let theta = (a[q, q] - a[p, p]) / (2 * a[p, q])
-                    let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
-                    let c = 1 / (t * t + 1).squareRoot(), s = t * c
-                    for k in 0..<n {
-                        let x = a[k, p], y = a[k, q]
-                        a[k, p] = c * x - s * y
-                        a[k, q] = s * x + c * y
-                    }
-                    for k in 0..<n {
-                        let x = a[p, k], y = a[q, k]
-                        a[p, k] = c * x - s * y
-                        a[q, k] = s * x + c * y
-                    }
-                    for k in 0..<n {
-                        let x = v[k, p], y = v[k, q]
-                        v[k, p] = c * x - s * y
-                        v[k, q] = s * x + c * y
-                    }
+                    let (c, s) = jacobiRotation((a[q, q] - a[p, p]) / (2 * a[p, q]))
+                    a.rotateColumns(p, q, c: c, s: s)
+                    a.rotateRows(p, q, c: c, s: s)
+                    v.rotateColumns(p, q, c: c, s: s)
                 }
             }
         }
