@@ -1,4 +1,4 @@
-import Synchronization
+import Tensors
 
 extension ModelMetrics {
     /// How many names of models the server does not serve get series of their own; requests for
@@ -6,12 +6,13 @@ extension ModelMetrics {
     /// so clients cannot grow the exposition without bound.
     public static let unservedModelNameLimit = 100
 
-    private struct Registry: ~Copyable {
+    private struct Registry {
         var byName: [String: ModelMetrics] = [:]
         var unservedNames = 0
     }
 
-    private static let registry = Mutex(Registry())
+    /// A pthread-locked value rather than a `Mutex`: ThreadSanitizer follows its hand-over (see `LockedValue`).
+    private static let registry = LockedValue(Registry())
 
     /// The metrics of a model the server serves (or is configured to serve).
     public static func served(_ name: String) -> ModelMetrics {
