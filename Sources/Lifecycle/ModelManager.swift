@@ -58,7 +58,8 @@ public final class ModelManager: Sendable {
         var isReleased: Bool { owner == nil }
     }
 
-    let state: Mutex<State>
+    /// A pthread-locked value rather than a `Mutex`: ThreadSanitizer follows its hand-over (see `LockedValue`).
+    let state: LockedValue<State>
     private let source: Mutex<FileSystemSource>
     private let watcher = FileSystemWatcher()
     private let loader: any ServableLoader
@@ -80,7 +81,7 @@ public final class ModelManager: Sendable {
     ) {
         var models: [String: ModelRecord] = [:]
         for configuration in configurations { models[configuration.name] = ModelRecord(configuration: configuration) }
-        self.state = Mutex(State(models: models))
+        self.state = LockedValue(State(models: models))
         self.source = Mutex(FileSystemSource(loader: loader, rules: options.candidates))
         self.loader = loader
         self.scheduler = scheduler
