@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Synchronization
 import Testing
 import Tensors
 @testable import Batching
@@ -50,7 +49,7 @@ import Tensors
         func executionSizes(target: Int?) throws -> [Int] {
             let scheduler = BatchScheduler(threadCount: 2)
             defer { scheduler.shutdown() }
-            let sizes = Mutex<[Int]>([])
+            let sizes = LockedValue<[Int]>([])
             let slow: BatchProcessor = { inputs throws(ServingError) in
                 guard let x = inputs["x"] else { throw .invalidArgument("missing x") }
                 sizes.withLock { $0.append(x.shape[0]) }
