@@ -5,7 +5,9 @@
 /// It gives the largest execution that finishes within a time budget. Until executions of different
 /// sizes are seen, the whole time of an execution is taken as per-row cost, which overestimates what
 /// more rows cost; the cap is then one row more than the last execution, so the next one measures a
-/// new size and the fit can tell the two costs apart.
+/// new size and the fit can tell the two costs apart. A fit is trusted only near the sizes it was measured
+/// on: the cap is at most twice the largest execution seen, so a noisy early fit grows executions by
+/// doubling rather than jumping far past what was measured.
 struct ExecutionCostModel {
     private var weight = 0.0
     private var sumRows = 0.0
@@ -13,6 +15,7 @@ struct ExecutionCostModel {
     private var sumNanos = 0.0
     private var sumRowsNanos = 0.0
     private var lastRows = 0
+    private var largestRows = 0
     let decay: Double
 
     init(decay: Double = 0.95) {
@@ -28,6 +31,7 @@ struct ExecutionCostModel {
         sumNanos = sumNanos * decay + t
         sumRowsNanos = sumRowsNanos * decay + r * t
         lastRows = rows
+        largestRows = max(largestRows, rows)
     }
 
     /// The fitted (fixed, perRow) costs in nanoseconds, and whether sizes varied enough to separate
@@ -49,6 +53,6 @@ struct ExecutionCostModel {
         guard let (fixed, perRow, separated) = fit, perRow > 0 else { return 1 }
         let fitting = max(1, (budget - fixed) / perRow)
         let rows = fitting >= Double(limit) ? limit : Int(fitting)
-        return separated ? rows : min(limit, max(rows, lastRows + 1))
+        return separated ? min(rows, 2 * largestRows) : min(limit, max(rows, lastRows + 1))
     }
 }
