@@ -21,6 +21,17 @@ import Tensors
         #expect(model.rows(within: 900_000, limit: 64) == 1)
     }
 
+    /// A fit from small executions alone is not trusted far beyond them: the cap is twice the largest seen.
+    @Test func aFitGrowsExecutionsAtMostByDoubling() throws {
+        var model = ExecutionCostModel()
+        model.record(rows: 1, nanoseconds: 1_000_100)
+        model.record(rows: 2, nanoseconds: 1_000_200)
+        #expect(try #require(model.fit).separated)
+        #expect(model.rows(within: 2_000_000, limit: 64) == 4)
+        model.record(rows: 4, nanoseconds: 1_000_400)
+        #expect(model.rows(within: 2_000_000, limit: 64) == 8)
+    }
+
     /// Executions all of one size cannot tell fixed from per-row cost; the model then charges it all
     /// per row, which caps low, but always lets the next execution take one row more.
     @Test func oneSizeChargesEverythingPerRowAndProbesTheNextSize() {
