@@ -44,6 +44,15 @@ private struct DenseMatrix {
         }
     }
 
+    /// Applies the Householder reflection `I − tau·v·vᵀ` to rows `start...` of each of `columns`.
+    mutating func reflect(rowsFrom start: Int, columns: Range<Int>, vector: [Double], tau: Double) {
+        for j in columns {
+            var dot = 0.0
+            for i in 0..<vector.count { dot += vector[i] * self[start + i, j] }
+            for i in 0..<vector.count { self[start + i, j] -= tau * vector[i] * dot }
+        }
+    }
+
     var transposed: DenseMatrix {
         var result = DenseMatrix(rows: columns, columns: rows, values: values)
         for i in 0..<rows { for j in 0..<columns { result[j, i] = self[i, j] } }
@@ -254,11 +263,7 @@ struct QRKernel: Kernel {
             if c0 >= 0 { beta = -beta }
             for i in 1..<(m - k) { vector[i] = a[k + i, k] / (c0 - beta) }
             let tau = (beta - c0) / beta
-            for j in (k + 1)..<max(n, k + 1) {
-                var dot = 0.0
-                for i in 0..<(m - k) { dot += vector[i] * a[k + i, j] }
-                for i in 0..<(m - k) { a[k + i, j] -= tau * vector[i] * dot }
-            }
+            a.reflect(rowsFrom: k, columns: (k + 1)..<max(n, k + 1), vector: vector, tau: tau)
             a[k, k] = beta
             for i in (k + 1)..<m { a[i, k] = 0 }
             reflectors.append((vector, tau))
@@ -268,11 +273,7 @@ struct QRKernel: Kernel {
         for k in stride(from: p - 1, through: 0, by: -1) {
             let (vector, tau) = reflectors[k]
             guard tau != 0 else { continue }
-            for j in 0..<qColumns {
-                var dot = 0.0
-                for i in 0..<(m - k) { dot += vector[i] * q[k + i, j] }
-                for i in 0..<(m - k) { q[k + i, j] -= tau * vector[i] * dot }
-            }
+            q.reflect(rowsFrom: k, columns: 0..<qColumns, vector: vector, tau: tau)
         }
         var r = DenseMatrix(rows: rRows, columns: n, values: [Double](repeating: 0, count: rRows * n))
         for i in 0..<min(rRows, m) { for j in i..<max(n, i) where j < n { r[i, j] = a[i, j] } }
