@@ -49,7 +49,7 @@ struct InspectCommand: ParsableCommand {
             print("\nvariables: \(checkpoint.keys.count) checkpoint entries")
         }
 
-        let graph = bundle.metaGraph.graphDef
+        let graph = try Tensorflow_GraphDef(serializedBytes: bundle.serializedGraphDef)
         var counts: [String: Int] = [:]
         for node in graph.node { counts[node.op, default: 0] += 1 }
         for function in graph.library.function {

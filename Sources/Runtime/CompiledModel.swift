@@ -64,7 +64,7 @@ public final class CompiledModel: Sendable {
     static func compileEach(_ bundle: SavedModelBundle, options: RuntimeOptions = .init()) throws(ServingError)
         -> Compilation {
         IntraOpThreads.configure(options.intraOpThreads)
-        let graph = IRGraph(proto: bundle.metaGraph.graphDef)
+        let graph = try decodedGraph(bundle)
         var store = try VariableBinder(bundle: bundle, graph: graph).bind()
         let keys = bundle.signatures.keys.sorted()
         var outcomes: [String: SignatureOutcome] = [:]
@@ -100,7 +100,12 @@ public final class CompiledModel: Sendable {
     /// walked: nothing is bound or compiled. A signature whose graph cannot be walked (a missing node,
     /// say) maps to the error's message instead.
     public static func unsupportedOps(_ bundle: SavedModelBundle) -> [String: Result<[String], ServingError>] {
-        let graph = IRGraph(proto: bundle.metaGraph.graphDef)
+        let graph: IRGraph
+        do throws(ServingError) {
+            graph = try decodedGraph(bundle)
+        } catch {
+            return bundle.signatures.mapValues { _ in .failure(error) }
+        }
         var report: [String: Result<[String], ServingError>] = [:]
         for (key, spec) in bundle.signatures {
             do throws(ServingError) {
@@ -117,5 +122,13 @@ public final class CompiledModel: Sendable {
         }
         return report
     }
-}
 
+    /// The bundle's graph and function library in the runtime's form.
+    static func decodedGraph(_ bundle: SavedModelBundle) throws(ServingError) -> IRGraph {
+        do throws(ServingError) {
+            return try GraphWireDecoder.graph(bundle.serializedGraphDef)
+        } catch {
+            throw .dataLoss("SavedModel \(bundle.directory): graph_def: \(error.message)")
+        }
+    }
+}

@@ -15,8 +15,11 @@ import Tensors
 public struct SavedModelBundle: Sendable {
     /// The version directory (`<base>/<model>/<version>`).
     public let directory: String
-    /// The MetaGraphDef whose tags contain every requested tag.
+    /// The MetaGraphDef whose tags contain every requested tag, without its `graph_def`, which is
+    /// the bulk of the file and is kept serialized in `serializedGraphDef`.
     public let metaGraph: Tensorflow_MetaGraphDef
+    /// The chosen MetaGraphDef's `graph_def` (the graph and its function library), as stored.
+    public let serializedGraphDef: [UInt8]
     /// Every SignatureDef except the `__saved_model_init_op` pseudo-signature, by key.
     public let signatures: [String: SignatureSpec]
     /// The variables checkpoint; nil when the model has no `variables/variables.index`.
@@ -33,22 +36,25 @@ public struct SavedModelBundle: Sendable {
     /// builds its signatures and opens the checkpoint if there is one.
     public static func load(directory: String, tags: Set<String> = ["serve"]) throws(ServingError) -> SavedModelBundle {
         let directory = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
-        let model = try readSavedModel(directory: directory)
-        let metaGraph = try chooseMetaGraph(model, tags: tags, directory: directory)
+        let metaGraphs = try readSavedModel(directory: directory)
+        let chosen = try chooseMetaGraph(metaGraphs, tags: tags, directory: directory)
+        let metaGraph = chosen.metaGraph
         let signatures = try signatureSpecs(metaGraph, directory: directory)
         let variablesPrefix = directory + "/variables/variables"
         let checkpoint = fileExists(variablesPrefix + ".index") ? try CheckpointReader(prefix: variablesPrefix) : nil
         return SavedModelBundle(
-            directory: directory, metaGraph: metaGraph, signatures: signatures, checkpoint: checkpoint,
-            variablesPrefix: variablesPrefix, assetsDirectory: directory + "/assets")
+            directory: directory, metaGraph: metaGraph, serializedGraphDef: chosen.graphDef, signatures: signatures,
+            checkpoint: checkpoint, variablesPrefix: variablesPrefix, assetsDirectory: directory + "/assets")
     }
 
     private init(
-        directory: String, metaGraph: Tensorflow_MetaGraphDef, signatures: [String: SignatureSpec],
-        checkpoint: CheckpointReader?, variablesPrefix: String, assetsDirectory: String
+        directory: String, metaGraph: Tensorflow_MetaGraphDef, serializedGraphDef: [UInt8],
+        signatures: [String: SignatureSpec], checkpoint: CheckpointReader?, variablesPrefix: String,
+        assetsDirectory: String
     ) {
         self.directory = directory
         self.metaGraph = metaGraph
+        self.serializedGraphDef = serializedGraphDef
         self.signatures = signatures
         self.checkpoint = checkpoint
         self.variablesPrefix = variablesPrefix
@@ -58,7 +64,17 @@ public struct SavedModelBundle: Sendable {
     /// Largest `saved_model.pb` read: protobuf's own limit for one message, 2 GiB.
     public static let maximumSavedModelBytes = Int(Int32.max)
 
-    static func readSavedModel(directory: String) throws(ServingError) -> Tensorflow_SavedModel {
+    /// One MetaGraphDef of a SavedModel file: everything but its graph, decoded, and the graph's bytes.
+    struct StoredMetaGraph {
+        var metaGraph: Tensorflow_MetaGraphDef
+        var graphDef: [UInt8]
+    }
+
+    /// `SavedModel.meta_graphs` field number; `MetaGraphDef.graph_def` has the same number.
+    static let metaGraphsField = 2
+    static let graphDefField = 2
+
+    static func readSavedModel(directory: String) throws(ServingError) -> [StoredMetaGraph] {
         let path = directory + "/saved_model.pb"
         guard fileExists(directory) else {
             throw .notFound("SavedModel directory \(directory) does not exist")
@@ -74,28 +90,71 @@ public struct SavedModelBundle: Sendable {
         guard !bytes.isEmpty else {
             throw .dataLoss("SavedModel file \(path) is empty")
         }
-        var options = BinaryDecodingOptions()
-        options.messageDepthLimit = 1000
-        let model: Tensorflow_SavedModel
-        do {
-            model = try Tensorflow_SavedModel(serializedBytes: bytes, options: options)
+        let metaGraphs: [StoredMetaGraph]
+        do throws(ServingError) {
+            metaGraphs = try splitMetaGraphs(bytes)
         } catch {
-            throw .dataLoss("SavedModel file \(path) is not a valid SavedModel protobuf: \(error)")
+            throw .dataLoss("SavedModel file \(path) is not a valid SavedModel protobuf: \(error.message)")
         }
-        guard !model.metaGraphs.isEmpty else {
+        guard !metaGraphs.isEmpty else {
             throw .dataLoss("SavedModel file \(path) holds no MetaGraphDef")
         }
-        return model
+        return metaGraphs
+    }
+
+    /// Decodes every MetaGraphDef of a serialized SavedModel except its `graph_def`, whose bytes are
+    /// set aside (several occurrences of the field concatenated, which is how protobuf merges them) for
+    /// the runtime to read straight into its own graph.
+    static func splitMetaGraphs(_ bytes: [UInt8]) throws(ServingError) -> [StoredMetaGraph] {
+        var options = BinaryDecodingOptions()
+        options.messageDepthLimit = 1000
+        return try bytes.withUnsafeBytes { buffer in
+            Result { () throws(ServingError) -> [StoredMetaGraph] in try splitMetaGraphs(buffer, options: options) }
+        }.get()
+    }
+
+    private static func splitMetaGraphs(
+        _ buffer: UnsafeRawBufferPointer, options: BinaryDecodingOptions
+    ) throws(ServingError) -> [StoredMetaGraph] {
+        var result: [StoredMetaGraph] = []
+        var model = ProtoWireReader(buffer)
+        while let field = try model.nextField() {
+            guard field.number == metaGraphsField else {
+                try model.skip(field.wireType)
+                continue
+            }
+            try model.expect(field, .lengthDelimited)
+            var meta = try model.message()
+            var rest: [UInt8] = []
+            var graphDef: [UInt8] = []
+            var fieldStart = meta.offset
+            while let inner = try meta.nextField() {
+                if inner.number == graphDefField, inner.wireType == .lengthDelimited {
+                    graphDef.append(contentsOf: try meta.lengthDelimited())
+                } else {
+                    try meta.skip(inner.wireType)
+                    rest.append(contentsOf: UnsafeRawBufferPointer(rebasing: meta.bytes[fieldStart..<meta.offset]))
+                }
+                fieldStart = meta.offset
+            }
+            do {
+                let metaGraph = try Tensorflow_MetaGraphDef(serializedBytes: rest, options: options)
+                result.append(StoredMetaGraph(metaGraph: metaGraph, graphDef: graphDef))
+            } catch {
+                throw .dataLoss("MetaGraphDef \(result.count): \(error)")
+            }
+        }
+        return result
     }
 
     static func chooseMetaGraph(
-        _ model: Tensorflow_SavedModel, tags: Set<String>, directory: String
-    ) throws(ServingError) -> Tensorflow_MetaGraphDef {
-        if let match = model.metaGraphs.first(where: { tags.isSubset(of: Set($0.metaInfoDef.tags)) }) {
+        _ metaGraphs: [StoredMetaGraph], tags: Set<String>, directory: String
+    ) throws(ServingError) -> StoredMetaGraph {
+        if let match = metaGraphs.first(where: { tags.isSubset(of: Set($0.metaGraph.metaInfoDef.tags)) }) {
             return match
         }
-        let available = model.metaGraphs
-            .map { "{" + $0.metaInfoDef.tags.joined(separator: ", ") + "}" }
+        let available = metaGraphs
+            .map { "{" + $0.metaGraph.metaInfoDef.tags.joined(separator: ", ") + "}" }
             .joined(separator: ", ")
         throw .notFound(
             "SavedModel \(directory) has no MetaGraphDef tagged {\(tags.sorted().joined(separator: ", "))}; available tag sets: \(available)")

@@ -15,8 +15,8 @@ extension SavedModelBundle {
         }
         let indexPath = directory + "/variables/variables.index"
         guard access(indexPath, F_OK) == 0 else {
-            guard let model = try? readSavedModel(directory: directory) else { return nil }
-            let restores = model.metaGraphs.contains { !$0.saverDef.restoreOpName.isEmpty }
+            guard let metaGraphs = try? readSavedModel(directory: directory) else { return nil }
+            let restores = metaGraphs.contains { !$0.metaGraph.saverDef.restoreOpName.isEmpty }
             return restores ? "waiting for variables/variables.index" : nil
         }
         guard let shards = try? CheckpointReader.incompleteShards(prefix: directory + "/variables/variables"),

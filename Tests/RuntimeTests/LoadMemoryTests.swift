@@ -11,7 +11,7 @@ import Testing
 
     @Test func bindingLeavesEveryRestoredVariableInTheCheckpoint() throws {
         let bundle = try SavedModelBundle.load(directory: Self.directory)
-        let store = try VariableBinder(bundle: bundle, graph: IRGraph(proto: bundle.metaGraph.graphDef)).bind()
+        let store = try VariableBinder(bundle: bundle, graph: CompiledModel.decodedGraph(bundle)).bind()
         let stored = try #require(store.stored)
         #expect(store.values.count == 12)
         for (key, value) in store.values {
@@ -29,7 +29,7 @@ import Testing
     @Test func packedWeightsAreReadOnceAndKeepNoRawCopy() throws {
         try #require(PackedWeights.isSupported)
         let bundle = try SavedModelBundle.load(directory: Self.directory)
-        let graph = IRGraph(proto: bundle.metaGraph.graphDef)
+        let graph = try CompiledModel.decodedGraph(bundle)
         let store = try VariableBinder(bundle: bundle, graph: graph).bind()
         let stored = try #require(store.stored)
         let compiler = SignatureCompiler(graph: graph, store: store)
