@@ -1,4 +1,5 @@
 import NIOCore
+import SavedModel
 import SwiftProtobuf
 import TFProtos
 import Tensors
@@ -17,7 +18,7 @@ struct PredictRequestWire {
 
     init?(_ message: ByteBuffer) {
         let parsed: PredictRequestWire? = message.withUnsafeReadableBytes { bytes in
-            var reader = ProtobufWireReader(bytes)
+            var reader = ProtoWireReader(bytes)
             return Self(reading: &reader)
         }
         guard let parsed else { return nil }
@@ -26,11 +27,12 @@ struct PredictRequestWire {
 
     private init() {}
 
-    private init?(reading reader: inout ProtobufWireReader) {
+    private init?(reading reader: inout ProtoWireReader) {
         var sawSpec = false
         while !reader.isAtEnd {
-            guard let (field, wireType) = reader.tag(), wireType == 2, let value = reader.lengthDelimited() else { return nil }
-            switch field {
+            guard let key = try? reader.nextField(), key.wireType == .lengthDelimited,
+                  let value = try? reader.lengthDelimited() else { return nil }
+            switch key.number {
             case 1:
                 guard !sawSpec, let spec = try? Tensorflow_Serving_ModelSpec(serializedBytes: Array(value)) else { return nil }
                 request.modelSpec = spec
@@ -50,12 +52,13 @@ struct PredictRequestWire {
 
     /// One `inputs` map entry: the name (field 1) and the TensorProto (field 2), each exactly once.
     private static func input(entry: UnsafeRawBufferPointer) -> (String, Tensor)? {
-        var reader = ProtobufWireReader(entry)
+        var reader = ProtoWireReader(entry)
         var name: String?
         var tensor: Tensor?
         while !reader.isAtEnd {
-            guard let (field, wireType) = reader.tag(), wireType == 2, let value = reader.lengthDelimited() else { return nil }
-            switch field {
+            guard let key = try? reader.nextField(), key.wireType == .lengthDelimited,
+                  let value = try? reader.lengthDelimited() else { return nil }
+            switch key.number {
             case 1:
                 guard name == nil, let text = String(validating: value, as: UTF8.self) else { return nil }
                 name = text
@@ -72,25 +75,25 @@ struct PredictRequestWire {
 
     /// A numeric tensor from dtype (1), shape (2), version number (3) and a non-empty tensor_content (4).
     private static func tensor(_ bytes: UnsafeRawBufferPointer) -> Tensor? {
-        var reader = ProtobufWireReader(bytes)
+        var reader = ProtoWireReader(bytes)
         var dtypeValue: UInt64?
         var dims: [Int]?
         var content: UnsafeRawBufferPointer?
         var sawVersion = false
         while !reader.isAtEnd {
-            guard let (field, wireType) = reader.tag() else { return nil }
-            switch (field, wireType) {
-            case (1, 0):
-                guard dtypeValue == nil, let value = reader.varint() else { return nil }
+            guard let key = try? reader.nextField() else { return nil }
+            switch (key.number, key.wireType) {
+            case (1, .varint):
+                guard dtypeValue == nil, let value = try? reader.varint() else { return nil }
                 dtypeValue = value
-            case (2, 2):
-                guard dims == nil, let value = reader.lengthDelimited(), let shape = Self.dims(value) else { return nil }
+            case (2, .lengthDelimited):
+                guard dims == nil, let value = try? reader.lengthDelimited(), let shape = Self.dims(value) else { return nil }
                 dims = shape
-            case (3, 0):
-                guard !sawVersion, reader.varint() != nil else { return nil }
+            case (3, .varint):
+                guard !sawVersion, (try? reader.varint()) != nil else { return nil }
                 sawVersion = true
-            case (4, 2):
-                guard content == nil, let value = reader.lengthDelimited() else { return nil }
+            case (4, .lengthDelimited):
+                guard content == nil, let value = try? reader.lengthDelimited() else { return nil }
                 content = value
             default:
                 return nil
@@ -115,23 +118,24 @@ struct PredictRequestWire {
     /// A TensorShapeProto's dimensions (field 2, each a Dim of size 1 and an optional name 2); nil for
     /// unknown rank, a negative size or anything else.
     private static func dims(_ bytes: UnsafeRawBufferPointer) -> [Int]? {
-        var reader = ProtobufWireReader(bytes)
+        var reader = ProtoWireReader(bytes)
         var dims: [Int] = []
         while !reader.isAtEnd {
-            guard let (field, wireType) = reader.tag(), field == 2, wireType == 2, let dim = reader.lengthDelimited() else {
+            guard let key = try? reader.nextField(), key.number == 2, key.wireType == .lengthDelimited,
+                  let dim = try? reader.lengthDelimited() else {
                 return nil
             }
-            var dimReader = ProtobufWireReader(dim)
+            var dimReader = ProtoWireReader(dim)
             var size: Int64?
             var sawName = false
             while !dimReader.isAtEnd {
-                guard let (dimField, dimWireType) = dimReader.tag() else { return nil }
-                switch (dimField, dimWireType) {
-                case (1, 0):
-                    guard size == nil, let value = dimReader.varint() else { return nil }
+                guard let dimKey = try? dimReader.nextField() else { return nil }
+                switch (dimKey.number, dimKey.wireType) {
+                case (1, .varint):
+                    guard size == nil, let value = try? dimReader.varint() else { return nil }
                     size = Int64(bitPattern: value)
-                case (2, 2):
-                    guard !sawName, let name = dimReader.lengthDelimited(), String(validating: name, as: UTF8.self) != nil else {
+                case (2, .lengthDelimited):
+                    guard !sawName, let name = try? dimReader.lengthDelimited(), String(validating: name, as: UTF8.self) != nil else {
                         return nil
                     }
                     sawName = true
