@@ -2,6 +2,7 @@
 # Builds the libFuzzer entry points with AddressSanitizer and fuzzes one parser.
 #   bash scripts/fuzz.sh TARGET SECONDS     e.g. bash scripts/fuzz.sh predict_json 600
 #   bash scripts/fuzz.sh list               the targets
+# FUZZ_RUNS=N also stops the run after N executions, whichever comes first.
 # The corpus lives in Fuzz/corpus/TARGET (FUZZ_CORPUS_DIR overrides; seeded from Fuzz/seeds/TARGET, minimized after the run);
 # crashes are written to Fuzz/crashes/TARGET and make the script fail.
 set -euo pipefail
@@ -28,7 +29,7 @@ seeds=()
 export FUZZ_TARGET="$target" SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:handle_abort=1}"
 status=0
-"$binary" "$corpus" "${seeds[@]}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+"$binary" "$corpus" "${seeds[@]}" -max_total_time="$seconds" ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -rss_limit_mb=2048 -timeout=10 \
     -max_len=65536 -print_final_stats=1 -artifact_prefix="$crashes/" || status=$?
 # Keep the corpus small: only inputs that add coverage stay.
 minimized="$(mktemp -d)"
