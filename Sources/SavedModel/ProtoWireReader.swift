@@ -46,20 +46,12 @@ public struct ProtoWireReader {
     }
 
     public mutating func varint() throws(ServingError) -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        var position = offset
-        while position < bytes.count, shift <= 63 {
-            let byte = bytes[position]
-            position += 1
-            result |= UInt64(byte & 0x7F) << shift
-            if byte & 0x80 == 0 {
-                offset = position
-                return result
-            }
-            shift += 7
+        var cursor = ByteCursor(bytes, offset: offset)
+        guard let value = cursor.readVarint64() else {
+            throw malformed(at: offset, "varint runs past the end or over 10 bytes")
         }
-        throw malformed(at: offset, "varint runs past the end or over 10 bytes")
+        offset = cursor.offset
+        return value
     }
 
     public mutating func fixed32() throws(ServingError) -> UInt32 {
