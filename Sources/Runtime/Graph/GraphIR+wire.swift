@@ -128,29 +128,27 @@ enum GraphWireDecoder {
         return result
     }
 
-    /// A `map<string, string>` entry: key 1, value 2.
+    /// A `map<string, string>` entry.
     private static func stringEntry(_ reader: inout ProtoWireReader) throws(ServingError) -> (String, String) {
-        var key = ""
-        var value = ""
-        while let field = try reader.nextField() {
-            switch field.number {
-            case 1:
-                try reader.expect(field, .lengthDelimited)
-                key = try reader.string()
-            case 2:
-                try reader.expect(field, .lengthDelimited)
-                value = try reader.string()
-            default:
-                try reader.skip(field.wireType)
-            }
-        }
-        return (key, value)
+        try mapEntry(&reader, empty: "") { (value: inout ProtoWireReader) throws(ServingError) in try value.string() }
     }
 
-    /// A `map<string, AttrValue>` entry: key 1, value 2. A missing value is an empty `AttrValue`.
+    /// A `map<string, AttrValue>` entry. A missing value is an empty `AttrValue`.
     private static func attrEntry(_ reader: inout ProtoWireReader) throws(ServingError) -> (String, NodeAttr) {
+        try mapEntry(&reader, empty: NodeAttr.list([])) { (value: inout ProtoWireReader) throws(ServingError) in
+            var message = try value.message()
+            return try attr(&message)
+        }
+    }
+
+    /// A map entry with a string key (field 1) and a length-delimited value (field 2) that `readValue`
+    /// reads; `empty` when the value is absent.
+    private static func mapEntry<Value>(
+        _ reader: inout ProtoWireReader, empty: Value,
+        readValue: (inout ProtoWireReader) throws(ServingError) -> Value
+    ) throws(ServingError) -> (String, Value) {
         var key = ""
-        var value = NodeAttr.list([])
+        var value = empty
         while let field = try reader.nextField() {
             switch field.number {
             case 1:
@@ -158,8 +156,7 @@ enum GraphWireDecoder {
                 key = try reader.string()
             case 2:
                 try reader.expect(field, .lengthDelimited)
-                var message = try reader.message()
-                value = try attr(&message)
+                value = try readValue(&reader)
             default:
                 try reader.skip(field.wireType)
             }
